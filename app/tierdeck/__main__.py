@@ -1,0 +1,3 @@
+from tierdeck.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Qt-free core: everything the CLI, the GUI and the tests share."""

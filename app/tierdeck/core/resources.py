@@ -1,0 +1,40 @@
+"""Files TierDeck ships: built-in profiles and icons.
+
+From a source checkout they are the repository's top-level `profiles/` and `resources/`;
+an installed wheel or a frozen bundle carries copies under `tierdeck/_data/`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_PKG = Path(__file__).resolve().parents[1]  # app/tierdeck
+_REPO = _PKG.parents[1]
+
+
+def _first(*candidates: Path) -> Path:
+    for c in candidates:
+        if c.is_dir():
+            return c
+    return candidates[-1]
+
+
+def _bundled(name: str) -> list[Path]:
+    found = [_PKG / "_data" / name]
+    meipass = getattr(sys, "_MEIPASS", None)  # PyInstaller one-dir/one-file bundle
+    if meipass:
+        found.insert(0, Path(meipass) / "tierdeck" / "_data" / name)
+    return found
+
+
+def builtin_profiles_dir() -> Path:
+    return _first(_REPO / "profiles", *_bundled("profiles"))
+
+
+def resources_dir() -> Path:
+    return _first(_REPO / "resources", *_bundled("resources"))
+
+
+def resource_path(name: str) -> Path:
+    return resources_dir() / name

@@ -1,0 +1,1 @@
+"""llama-server processes: finding the binary, command lines, supervision, registry, logs."""

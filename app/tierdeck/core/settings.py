@@ -1,0 +1,55 @@
+"""User settings shared by the CLI and the GUI (one JSON file in the config folder)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from tierdeck.core.fsutil import atomic_write_text
+from tierdeck.core.paths import app_dirs
+
+QUIT_CHOICES = ("ask", "stop", "keep")
+
+
+@dataclass
+class Settings:
+    llama_server: str | None = None  # explicit binary; else LLAMA_SERVER env, PATH, ...
+    models_dir: str | None = None  # where "Add model" looks first
+    reserve_mib: int = 1024  # memory a plan leaves free on every device
+    on_quit: str = "ask"  # what quitting the app does with running servers
+    close_to_tray: bool = True
+    sample_interval_s: float = 1.0
+    last_profile: str | None = None
+    extra: dict = field(default_factory=dict)  # keys written by newer versions, kept as-is
+
+    @classmethod
+    def path(cls) -> Path:
+        return app_dirs().config / "settings.json"
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Settings:
+        path = path or cls.path()
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls()
+        except (OSError, ValueError) as e:
+            raise SettingsError(f"{path}: cannot read settings: {e}") from e
+        if not isinstance(raw, dict):
+            raise SettingsError(f"{path}: settings must be a JSON object")
+        known = {f.name for f in fields(cls)} - {"extra"}
+        s = cls(**{k: v for k, v in raw.items() if k in known})
+        s.extra = {k: v for k, v in raw.items() if k not in known}
+        if s.on_quit not in QUIT_CHOICES:
+            raise SettingsError(f"{path}: on_quit must be one of {', '.join(QUIT_CHOICES)}")
+        return s
+
+    def save(self, path: Path | None = None) -> None:
+        data = asdict(self)
+        data.update(data.pop("extra"))
+        atomic_write_text(path or self.path(), json.dumps(data, indent=2) + "\n")
+
+
+class SettingsError(Exception):
+    pass

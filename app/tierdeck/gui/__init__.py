@@ -1,0 +1,1 @@
+"""Qt widgets only: every decision they show is made in tierdeck.core."""
