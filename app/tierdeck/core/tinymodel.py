@@ -27,7 +27,7 @@ class TinySpec:
     n_layer: int = 2
     n_embd: int = 64
     n_head: int = 4
-    n_head_kv: int | list[int] = 2  # a list gives one value per layer
+    n_head_kv: int = 2  # per-layer arrays need another arch: see core/gguf/synth.py
     n_ff: int = 128
     n_ctx_train: int = 4096
     extra_words: int = 0  # grows the vocabulary (bigger output/logits buffers)
@@ -50,9 +50,6 @@ def write_tiny_model(path: Path, spec: TinySpec | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(spec.seed)
     head_dim = spec.n_embd // spec.n_head
-    kv_per_layer = (
-        list(spec.n_head_kv) if isinstance(spec.n_head_kv, list) else [spec.n_head_kv] * spec.n_layer
-    )
     tokens, types = vocab(spec)
 
     w = gguf.GGUFWriter(str(path), "llama")
@@ -62,7 +59,7 @@ def write_tiny_model(path: Path, spec: TinySpec | None = None) -> Path:
     w.add_embedding_length(spec.n_embd)
     w.add_feed_forward_length(spec.n_ff)
     w.add_head_count(spec.n_head)
-    w.add_head_count_kv(spec.n_head_kv if isinstance(spec.n_head_kv, int) else kv_per_layer)
+    w.add_head_count_kv(spec.n_head_kv)
     w.add_rope_dimension_count(head_dim)
     w.add_layer_norm_rms_eps(1e-5)
     w.add_file_type(gguf.LlamaFileType.ALL_F32)
@@ -84,7 +81,8 @@ def write_tiny_model(path: Path, spec: TinySpec | None = None) -> Path:
 
     n_vocab = len(tokens)
     t("token_embd.weight", n_vocab, spec.n_embd)
-    for i, n_kv in enumerate(kv_per_layer):
+    n_kv = spec.n_head_kv
+    for i in range(spec.n_layer):
         ones(f"blk.{i}.attn_norm.weight", spec.n_embd)
         t(f"blk.{i}.attn_q.weight", spec.n_embd, spec.n_embd)
         t(f"blk.{i}.attn_k.weight", n_kv * head_dim, spec.n_embd)

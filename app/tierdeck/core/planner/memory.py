@@ -1,0 +1,189 @@
+"""Byte formulas for each memory component, read from llama.cpp (Nov 2026 build):
+src/llama-context.cpp (context padding, output buffer, reserve), src/llama-kv-cache*.cpp
+(KV tensors per layer and stream, SWA cache size), src/llama-memory-recurrent.cpp (R/S state),
+src/llama-model.cpp (which layer lives on which device for -ngl).
+
+KV, recurrent state and weights are deterministic and match llama-server's log exactly
+(tests/core/planner). The compute buffer is a model of ggml-alloc's peak, see compute_bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tierdeck.core.gguf import ModelFacts
+
+# bytes per block, elements per block (ggml type traits) for the cache types llama-server accepts
+CACHE_TYPES: dict[str, tuple[int, int]] = {
+    "f32": (4, 1),
+    "f16": (2, 1),
+    "bf16": (2, 1),
+    "q8_0": (34, 32),
+    "q5_1": (24, 32),
+    "q5_0": (22, 32),
+    "q4_1": (20, 32),
+    "q4_0": (18, 32),
+    "iq4_nl": (18, 32),
+}
+TENSOR_ALIGN = 32  # ggml CPU buffer alignment; KV rows x 256 cells are multiples of it anyway
+
+
+def pad(n: int, to: int) -> int:
+    return (n + to - 1) // to * to
+
+
+def row_bytes(cache_type: str, n: int) -> int:
+    size, block = CACHE_TYPES[cache_type]
+    if n % block:
+        raise ValueError(f"a {cache_type} cache needs rows that are multiples of {block} (row is {n})")
+    return n // block * size
+
+
+@dataclass(frozen=True)
+class Cells:
+    n_ctx: int  # total after llama.cpp's padding (what -c becomes)
+    n_ctx_seq: int  # cells per stream (= per slot context)
+    n_stream: int  # 1 when unified, else n_seq
+    n_seq: int
+    swa_cells: int  # cells per stream of the SWA cache (0 when the model has no SWA layers)
+
+
+def cells(f: ModelFacts, n_ctx: int, n_seq: int, unified: bool, n_ubatch: int, swa_full: bool = False) -> Cells:
+    """llama_context's n_ctx / n_ctx_seq rules, then llama_kv_cache_iswa's SWA size."""
+    n_seq = max(1, n_seq)
+    n_ctx = pad(max(n_ctx, 1), 256)
+    if unified:
+        n_ctx_seq = n_ctx
+    else:
+        n_ctx_seq = pad(n_ctx // n_seq, 256)
+        n_ctx = n_ctx_seq * n_seq
+    swa = 0
+    if any(lk.swa for lk in f.kv_layers):
+        ub = min(n_ubatch, n_ctx)
+        swa = n_ctx_seq if swa_full else pad(min(n_ctx_seq, f.n_swa * (n_seq if unified else 1) + ub), 256)
+    return Cells(n_ctx, n_ctx_seq, 1 if unified else n_seq, n_seq, swa)
+
+
+def v_row_max(f: ModelFacts) -> int:
+    """[TAG_V_CACHE_VARIABLE]: without flash attention V is stored transposed and every
+    layer's V row is padded to the widest one across all layers."""
+    best = 0
+    for il in range(f.n_layer):
+        vl = f.value_length
+        if f.swa_layers[il] and f.value_length_swa is not None:
+            vl = f.value_length_swa
+        best = max(best, vl * f.n_head_kv[il])
+    return best
+
+
+def kv_layer_bytes(
+    f: ModelFacts, c: Cells, type_k: str, type_v: str, flash_attn: bool
+) -> list[tuple[int, int]]:
+    """(layer index, bytes) of K+V for every layer that has a cache."""
+    vmax = 0 if flash_attn or f.is_mla else v_row_max(f)
+    out = []
+    for lk in f.kv_layers:
+        n_cells = (c.swa_cells if lk.swa else c.n_ctx_seq) * c.n_stream
+        k = pad(row_bytes(type_k, lk.n_embd_k) * n_cells, TENSOR_ALIGN) if lk.n_embd_k else 0
+        v = 0
+        if not f.is_mla:
+            nv = lk.n_embd_v if flash_attn else vmax
+            v = pad(row_bytes(type_v, nv) * n_cells, TENSOR_ALIGN) if nv else 0
+        out.append((lk.il, k + v))
+    return out
+
+
+def recurrent_rows(f: ModelFacts) -> tuple[int, int]:
+    """(r, s) f32 elements per sequence per recurrent layer (hparams.n_embd_r / n_embd_s)."""
+    if f.arch.startswith("rwkv") or f.arch == "arwkv7":
+        return 0, 0  # needs wkv_head_size/token_shift_count: reported as unknown by the caller
+    r = max(f.ssm_conv_kernel - 1, 0) * (f.ssm_inner_size + 2 * f.ssm_group_count * f.ssm_state_size)
+    s = f.ssm_state_size * f.ssm_inner_size
+    return r, s
+
+
+def recurrent_layer_bytes(f: ModelFacts, n_seq: int) -> list[tuple[int, int]]:
+    r, s = recurrent_rows(f)
+    rows = max(1, n_seq)
+    per = pad(4 * r * rows, TENSOR_ALIGN) + pad(4 * s * rows, TENSOR_ALIGN)
+    return [(il, per) for il in range(f.n_layer_main) if f.recurrent_layers[il]]
+
+
+def output_buffer_bytes(f: ModelFacts, n_seq: int) -> int:
+    """llama_context::output_reserve at init: logits for one output per sequence, f32.
+    It lives in host memory (pinned on CUDA), not on the GPU."""
+    return f.vocab_size * max(1, n_seq) * 4
+
+
+def gpu_layer_start(f: ModelFacts, ngl: int | None) -> int:
+    """First block index on the GPU; the output layer (index n_layer) counts as one layer."""
+    if ngl is None or ngl < 0:
+        return 0
+    return max(f.n_layer + 1 - ngl, 0)
+
+
+def _ffn(n_ff: int, e: int) -> int:
+    # when the FFN width equals n_embd, ggml-alloc reuses a freed row of the same size
+    return 12 * n_ff + (12 if n_ff == e else 20) * e + 41
+
+
+def compute_bytes(
+    f: ModelFacts, c: Cells, n_ubatch: int, n_batch: int, flash_attn: bool, type_k: str,
+    logits_all: bool = False,
+) -> int:
+    """Peak of the worst-case (prompt-processing) graph that llama-server reserves on a CPU.
+
+    ggml-alloc frees every intermediate after its last use, so the buffer holds the largest
+    set of tensors alive at one moment, per token of the ubatch:
+      - the attention mask(s), alive throughout: one per cache kind (full / SWA),
+        n_kv cells per stream, f16 with flash attention, f32 without;
+      - the feed-forward moment: 12 B per n_ff (up, gate, activation in f32) + 20 B per n_embd;
+        for MoE the same with n_ff = experts used x expert width;
+      - the attention moment: without flash attention the KQ matrix (4 B x heads x n_kv)
+        dominates; with it, Q/K/V/output rows.
+    llama-server reserves logits for one output per slot only (n_outputs_max = n_parallel),
+    so the vocabulary barely matters. llama-fit-params reserves logits for every token of the
+    ubatch instead (logits_all=True: one more moment, 4 B x n_vocab + 20 B x n_embd per token).
+    Coefficients were measured on llama-server -lv 4 logs of generated models (see
+    tests/core/planner/test_vs_llama_server.py for the tolerance).
+    """
+    n_t = min(n_ubatch, n_batch, c.n_ctx)
+    e = f.n_embd or 1
+    h = max(f.n_head) if f.n_head else 1
+    dk = f.key_length_mla if f.is_mla and f.key_length_mla else f.key_length
+    n_q = h * dk
+    kvdim = max((lk.n_embd_k for lk in f.kv_layers), default=0)
+    kinds = []
+    if any(not lk.swa for lk in f.kv_layers):
+        kinds.append(c.n_ctx_seq)
+    if any(lk.swa for lk in f.kv_layers):
+        kinds.append(c.swa_cells)
+    n_kv = max(kinds, default=0)
+    mask = (2 if flash_attn else 4) * sum(kinds)
+    if f.n_expert and f.expert_ff_length:
+        used = max(f.n_expert_used, 1)
+        # measured: the routed experts behave like one FFN of used x expert width
+        ffn = _ffn(used * f.expert_ff_length, e)
+        if f.n_expert_shared:
+            ffn = max(ffn, _ffn(f.n_expert_shared * f.expert_ff_length, e))
+    else:
+        ffn = _ffn(max(f.n_ff) if f.n_ff else 4 * e, e)
+    if flash_attn:
+        attn = 12 * n_q + 12 * e + 4 * kvdim + 808
+    else:
+        ffn += 4 * n_kv
+        attn = 4 * h * n_kv + 12 * n_q + 12 * e + 8 * kvdim + 20
+    rec = 0
+    if any(f.recurrent_layers):
+        # gated delta net, chunked per sequence: fitted on qwen35 shapes (value dim =
+        # ssm.inner_size, key dim = state x groups); short sequences per ubatch cost more
+        key_dim = f.ssm_state_size * f.ssm_group_count
+        rec = 20 * e + 9 * f.ssm_inner_size + 15 * key_dim + 41
+        if n_t // max(1, c.n_seq) < 256:
+            rec = rec * 135 // 100
+    logits = 4 * f.vocab_size + 20 * e if logits_all else 0
+    return n_t * (mask + max(ffn, attn, rec, logits))
+
+
+def row_bytes_error(cache_type: str, n: int) -> bool:
+    return n % CACHE_TYPES[cache_type][1] != 0

@@ -1,0 +1,158 @@
+"""Planner benchmark on big sparse GGUFs (real tensor tables, data region a hole, no disk).
+
+    .venv/bin/python bench/plan_bench.py [--runs N] [--keep DIR]
+
+(a) in-process medians: read the facts, one plan evaluation, a full largest-context search;
+(b) whole process: `tierdeck plan --json` vs one `llama-fit-params --fit-print on` run;
+(c) a largest-context search done with repeated llama-fit-params runs vs ours;
+(d) our KV (+recurrent) bytes vs llama-fit-params' `context` column (MiB, rounded down),
+    and weights / compute vs its `model` / `compute` columns.
+The llama-fit-params here is a CPU build: its figures are the `Host` line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
+
+from tierdeck.core.gguf import read_facts  # noqa: E402
+from tierdeck.core.gguf.synth import qwen3_14b, qwen3_30b_a3b, write_model  # noqa: E402
+from tierdeck.core.hardware.device import Device  # noqa: E402
+from tierdeck.core.planner import PlanRequest, estimate, fit_context  # noqa: E402
+from tierdeck.core.planner import memory as m  # noqa: E402
+from tierdeck.core.servers.binary import find_llama_server  # noqa: E402
+from tierdeck.core.units import GiB, MiB  # noqa: E402
+
+BREAKDOWN = re.compile(r"\|\s+- (\S+)\s+\|\s+(\d+) =\s+(\d+) \+\s+(\d+) \+\s+(\d+)")
+PARALLEL = 2
+CTX_PER_SLOT = 16384
+BUDGET = 24 * GiB
+
+
+def med(fn, n: int) -> float:
+    ts = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts)
+
+
+def fit_params(fp: Path, model: Path, ctx_total: int) -> tuple[dict[str, list[int]], float]:
+    args = [str(fp), "-m", str(model), "-c", str(ctx_total), "-np", str(PARALLEL), "-fa", "on",
+            "-ub", "512", "-ctk", "f16", "-ctv", "f16", "--fit-print", "on", "-t", "1", "-lv", "4"]
+    t = time.perf_counter()
+    p = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    dt = time.perf_counter() - t
+    if p.returncode != 0:
+        raise RuntimeError(f"llama-fit-params failed ({p.returncode}): {p.stderr[-2000:]}")
+    rows = {}
+    for line in p.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and all(x.isdigit() for x in parts[1:]):
+            rows[parts[0]] = [int(x) for x in parts[1:]]
+    # the breakdown table (stderr at -lv 4) also lists CPU_REPACK, which --fit-print omits
+    for hit in BREAKDOWN.finditer(p.stderr):
+        if hit.group(1) != "Host":
+            rows[hit.group(1)] = [int(hit.group(i)) for i in (3, 4, 5)]
+    return rows, dt
+
+
+def fp_total(rows: dict[str, list[int]]) -> int:
+    return sum(sum(v) for v in rows.values()) * MiB
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--keep", default=None, help="write the sparse models here (default: a temp dir)")
+    a = ap.parse_args()
+    base = Path(a.keep or tempfile.mkdtemp(prefix="plan_bench_"))
+    fp = find_llama_server().companion("llama-fit-params")
+    cpu = Device(0, "cpu", "bench", BUDGET, BUDGET, BUDGET, 0, "bench")
+    req = PlanRequest(ctx_per_slot=CTX_PER_SLOT, parallel=PARALLEL, flash_attn="on")
+    print(f"llama-fit-params: {fp}")
+    print(f"flags: -c {CTX_PER_SLOT * PARALLEL} -np {PARALLEL} -fa on -ub 512 -ctk f16 -ctv f16; "
+          f"search budget {BUDGET // GiB} GiB (CPU device)\n")
+    for name, build in (("Qwen3-14B dense", qwen3_14b), ("Qwen3-30B-A3B MoE", qwen3_30b_a3b)):
+        path = base / (name.split()[0] + ".gguf")
+        if not path.exists():
+            write_model(path, build())
+        apparent = os.path.getsize(path)
+        on_disk = os.stat(path).st_blocks * 512
+        print(f"== {name}: {path} ({apparent / 1e9:.1f} GB apparent, {on_disk / 1e6:.1f} MB on disk)")
+        # (a)
+        t_read = med(lambda p=path: read_facts(p), a.runs)
+        f = read_facts(path)
+        t_est = med(lambda f=f: estimate(f, req, cpu), max(a.runs, 200))
+        t_fit = med(lambda f=f: fit_context(f, req.replace(ctx_per_slot=None), cpu), max(a.runs, 20))
+        print(f"(a) read facts {t_read * 1e3:.1f} ms; one estimate {t_est * 1e6:.0f} us; "
+              f"full search {t_fit * 1e3:.2f} ms (medians)")
+        # (b)
+        cli = [sys.executable, "-m", "tierdeck", "plan", str(path), "--budget", f"{BUDGET}",
+               "--kind", "cpu", "--ctx", str(CTX_PER_SLOT), "-np", str(PARALLEL), "-fa", "on", "--json"]
+        env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "app"))
+
+        def run_cli(cli=cli, env=env):
+            subprocess.run(cli, capture_output=True, env=env, check=False, timeout=120)
+
+        t_cli = med(run_cli, a.runs)
+        ts_fp = []
+        rows = {}
+        for _ in range(a.runs):
+            rows, dt = fit_params(fp, path, CTX_PER_SLOT * PARALLEL)
+            ts_fp.append(dt)
+        t_fp = statistics.median(ts_fp)
+        print(f"(b) tierdeck plan --json {t_cli * 1e3:.0f} ms vs llama-fit-params {t_fp * 1e3:.0f} ms: "
+              f"ratio fit-params/tierdeck = {t_fp / t_cli:.2f}")
+        # (c) binary search with llama-fit-params, same budget and step
+        t = time.perf_counter()
+        lo, hi, n_runs = 1, f.ctx_train // 256, 0  # in units of 256 per slot
+        best_fp = None
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            r, _ = fit_params(fp, path, mid * 256 * PARALLEL)
+            n_runs += 1
+            if fp_total(r) <= BUDGET:
+                best_fp, lo = mid * 256, mid + 1
+            else:
+                hi = mid - 1
+        t_search_fp = time.perf_counter() - t
+        ours = fit_context(f, req.replace(ctx_per_slot=None), cpu).best
+        print(f"(c) search with {n_runs} llama-fit-params runs {t_search_fp:.2f} s -> {best_fp} ctx/slot; "
+              f"ours {t_fit * 1e3:.2f} ms -> {ours.ctx_per_slot if ours else None} ctx/slot; "
+              f"ratio {t_search_fp / t_fit:.0f}x")
+        # (d)
+        e = estimate(f, req, cpu)
+        fp_model = sum(v[0] for v in rows.values())
+        fp_ctx = sum(v[1] for v in rows.values())
+        fp_comp = sum(v[2] for v in rows.values())
+        ctx_mib = (e.kv_bytes + e.recurrent_bytes) / MiB
+        cells = m.cells(f, e.ctx_total, PARALLEL, False, 512)
+        fp_like = m.compute_bytes(f, cells, 512, 2048, True, "f16", logits_all=True) / MiB
+        print(f"(d) KV: ours {ctx_mib:.2f} MiB vs fit-params context {fp_ctx} MiB "
+              f"(diff {ctx_mib - fp_ctx:+.2f}, fit-params rounds down); weights ours "
+              f"{e.weights_bytes / MiB:.1f} vs {fp_model} MiB (Host+CPU_REPACK); compute: "
+              f"fit-params {fp_comp} MiB (logits for all 512 ubatch tokens) vs ours modelled the "
+              f"same way {fp_like:.1f} MiB ({(fp_like - fp_comp) / max(fp_comp, 1) * 100:+.1f}%); "
+              f"ours for llama-server (1 logit row per slot) {e.compute_bytes / MiB:.1f} MiB")
+        print(json.dumps({"model": name, "read_ms": t_read * 1e3, "estimate_us": t_est * 1e6,
+                          "search_ms": t_fit * 1e3, "cli_ms": t_cli * 1e3, "fit_params_ms": t_fp * 1e3,
+                          "fp_search_s": t_search_fp, "fp_runs": n_runs, "kv_mib": ctx_mib,
+                          "fp_context_mib": fp_ctx, "fp_rows": rows}))
+        print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
