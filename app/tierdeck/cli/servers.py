@@ -1,0 +1,368 @@
+"""`tierdeck up/switch/down/status/logs/env/profiles`: the supervisor from a terminal.
+
+Servers outlive the command: `up` returns once they are ready, and any later command (or
+the desktop app) finds them through the registry.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from tierdeck.cli import CliError
+from tierdeck.core.units import fmt_bytes
+
+
+def register(sub) -> None:
+    p = sub.add_parser("up", help="start a profile's tiers (default: one per swap group)")
+    p.add_argument("profile", help="profile name or path to a .yaml file")
+    p.add_argument("tiers", nargs="*", metavar="TIER", help="tiers to start (default: the profile's defaults)")
+    p.add_argument("--watch", action="store_true",
+                   help="stay in the foreground: show state changes, apply restart policies "
+                   "(Ctrl-C leaves the servers running)")
+    p.add_argument("--json", action="store_true", help="print the resulting status as JSON")
+    p.set_defaults(func=cmd_up)
+
+    p = sub.add_parser("switch", help="swap a tier in: stop its swap partner, start it")
+    p.add_argument("tier")
+    p.add_argument("--profile", help="default: the profile running now, else the last one used")
+    p.set_defaults(func=cmd_switch)
+
+    p = sub.add_parser("down", help="stop a tier's server, or all of them")
+    p.add_argument("tier", nargs="?")
+    p.add_argument("--all", action="store_true", help="stop every server TierDeck started")
+    p.add_argument("--profile")
+    p.set_defaults(func=cmd_down)
+
+    p = sub.add_parser("status", help="servers, their state, ports and memory")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("logs", help="a tier's server log")
+    p.add_argument("tier")
+    p.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    p.add_argument("-n", "--lines", type=int, default=50)
+    p.add_argument("--profile")
+    p.set_defaults(func=cmd_logs)
+
+    p = sub.add_parser("env", help="client settings for a tier (Claude Code env, LiteLLM)")
+    p.add_argument("tier")
+    p.add_argument("--format", choices=["shell", "dotenv", "json", "litellm"], default="shell")
+    p.add_argument("--profile")
+    p.set_defaults(func=cmd_env)
+
+    p = sub.add_parser("profiles", help="list profiles and check them; or check one file")
+    p.add_argument("profile", nargs="?", help="name or .yaml path to check")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_profiles)
+
+
+# ---- helpers ---------------------------------------------------------------------------
+def _one_line(e: Exception) -> str:
+    lines = [x for x in str(e).splitlines() if x.strip()]
+    if not lines:
+        return type(e).__name__
+    more = f" (+{len(lines) - 1} more: tierdeck profiles)" if len(lines) > 1 else ""
+    return lines[0] + more
+
+
+def _load_profile(name: str):
+    from tierdeck.core.profiles import ProfileError, load_profile  # noqa: PLC0415
+
+    try:
+        return load_profile(name)
+    except ProfileError as e:
+        raise CliError(_one_line(e)) from None
+
+
+def _supervisor():
+    from tierdeck.core.servers.binary import LlamaServerNotFound  # noqa: PLC0415
+    from tierdeck.core.servers.supervisor import Supervisor  # noqa: PLC0415
+
+    try:
+        return Supervisor()
+    except LlamaServerNotFound as e:
+        raise CliError(str(e).replace("\n", " ")) from None
+
+
+def _profile_for(tier: str, explicit: str | None):
+    """--profile, else the running profile with that tier, else the only running profile,
+    else the last profile used."""
+    if explicit:
+        return _load_profile(explicit)
+    from tierdeck.core.servers.registry import Registry  # noqa: PLC0415
+
+    entries = list(Registry().read().values())
+    for pool in ([e for e in entries if e.tier == tier], entries):
+        by_name = {e.profile: e for e in pool}
+        if len(by_name) == 1:
+            e = next(iter(by_name.values()))
+            use = e.profile_path if e.profile_path and Path(e.profile_path).is_file() else e.profile
+            return _load_profile(use)
+        if len(by_name) > 1:
+            raise CliError(f"several profiles are running ({', '.join(by_name)}): use --profile")
+    from tierdeck.core.settings import Settings  # noqa: PLC0415
+
+    last = Settings.load().last_profile
+    if last:
+        return _load_profile(last)
+    raise CliError(f"which profile has tier {tier!r}? use --profile NAME (tierdeck profiles lists them)")
+
+
+def _remember(profile) -> None:
+    """Remember the profile for the next switch/env: by name if the folders have it, else path."""
+    from tierdeck.core.paths import app_dirs  # noqa: PLC0415
+    from tierdeck.core.resources import builtin_profiles_dir  # noqa: PLC0415
+    from tierdeck.core.settings import Settings  # noqa: PLC0415
+
+    known = profile.path.parent in (app_dirs().profiles, builtin_profiles_dir())
+    value = profile.name if known else str(profile.path)
+    try:
+        s = Settings.load()
+        if s.last_profile != value:
+            s.last_profile = value
+            s.save()
+    except Exception:
+        pass
+
+
+def _print_step(step) -> None:
+    print(f"[{step.tier}] {step.message}", flush=True)
+
+
+def _loaded_total(loaded) -> int | None:
+    if loaded is None:
+        return None
+    for attr in ("total_bytes", "total"):
+        v = getattr(loaded, attr, None)
+        if isinstance(v, int):
+            return v
+    d = loaded.to_dict() if hasattr(loaded, "to_dict") else loaded
+    if isinstance(d, dict):
+        for k in ("total_bytes", "total"):
+            if isinstance(d.get(k), int):
+                return d[k]
+    return None
+
+
+def _report(statuses) -> int:
+    bad = [s for s in statuses if s.state != "ready"]
+    for s in statuses:
+        if s.state == "ready":
+            mem = ""
+            if s.planned_bytes:
+                mem = f" (planned {fmt_bytes(s.planned_bytes)}"
+                lt = _loaded_total(s.loaded)
+                mem += f", loaded {fmt_bytes(lt)})" if lt else ")"
+            print(f"{s.tier}: ready at {s.base_url} model {s.alias}{mem}")
+        else:
+            print(f"{s.tier}: {s.state}: {s.reason}", file=sys.stderr)
+            if s.failure and s.failure.get("hint"):
+                print(f"  hint: {s.failure['hint']}", file=sys.stderr)
+            print(f"  command: {s.display}", file=sys.stderr)
+            print(f"  log: {s.log_path}", file=sys.stderr)
+    return 1 if bad else 0
+
+
+def _run_guarded(fn):
+    from tierdeck.core.profiles import ProfileError  # noqa: PLC0415
+    from tierdeck.core.servers.binary import LlamaServerNotFound  # noqa: PLC0415
+    from tierdeck.core.servers.supervisor import SupervisorError  # noqa: PLC0415
+
+    try:
+        return fn()
+    except ProfileError as e:
+        raise CliError(_one_line(e)) from None
+    except LlamaServerNotFound as e:
+        raise CliError(str(e).replace("\n", " ")) from None
+    except SupervisorError as e:
+        raise CliError(str(e)) from None
+
+
+# ---- commands --------------------------------------------------------------------------
+def cmd_up(args) -> int:
+    profile = _load_profile(args.profile)
+    sup = _supervisor()
+    try:
+        statuses = _run_guarded(lambda: sup.up(profile, args.tiers or None,
+                                               on_step=None if args.json else _print_step))
+        _remember(profile)
+        if args.json:
+            print(json.dumps([s.to_dict() for s in statuses], indent=2, default=str))
+            rc = 0 if all(s.state == "ready" for s in statuses) else 1
+        else:
+            rc = _report(statuses)
+        if args.watch:
+            _watch(sup)
+        return rc
+    finally:
+        sup.close()
+
+
+def _watch(sup) -> None:
+    from tierdeck.core.servers.events import StateChanged  # noqa: PLC0415
+
+    def show(ev) -> None:
+        if isinstance(ev, StateChanged):
+            extra = f": {ev.reason}" if ev.reason else ""
+            print(f"[{ev.tier}] {ev.previous} -> {ev.state}{extra}", flush=True)
+
+    unsub = sup.subscribe(show)
+    print("watching (Ctrl-C to stop watching; servers keep running)", flush=True)
+    try:
+        while True:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        unsub()
+
+
+def cmd_switch(args) -> int:
+    sup = _supervisor()
+    try:
+        profile = _profile_for(args.tier, args.profile)
+        st = _run_guarded(lambda: sup.switch(profile, args.tier, on_step=_print_step))
+        _remember(profile)
+        return _report([st])
+    finally:
+        sup.close()
+
+
+def cmd_down(args) -> int:
+    if not args.tier and not args.all:
+        raise CliError("name a tier to stop, or --all")
+    sup = _supervisor()
+    try:
+        stopped = _run_guarded(lambda: sup.down(None if args.all else args.tier,
+                                                profile=args.profile, on_step=_print_step))
+        if not stopped:
+            print("no servers running")
+        return 0
+    finally:
+        sup.close()
+
+
+def cmd_status(args) -> int:
+    sup = _supervisor()
+    try:
+        deadline = time.monotonic() + 1.0
+        # Adopted servers start as "starting" until the first health poll answers.
+        while time.monotonic() < deadline and any(
+                s.state == "starting" and s.adopted for s in sup.status()):
+            time.sleep(0.05)
+        statuses = sup.status()
+    finally:
+        sup.close()
+    if args.json:
+        print(json.dumps([s.to_dict() for s in statuses], indent=2, default=str))
+        return 0
+    if not statuses:
+        print("no servers running")
+        return 0
+    rows = [("TIER", "PROFILE", "STATE", "PID", "URL", "MODEL", "PLANNED", "LOADED", "NOTE")]
+    for s in statuses:
+        lt = _loaded_total(s.loaded)
+        rows.append((
+            s.tier, s.profile, s.state, str(s.pid or ""), s.base_url if s.running else "",
+            s.alias, fmt_bytes(s.planned_bytes) if s.planned_bytes else "-",
+            fmt_bytes(lt) if lt else "-", s.reason or s.detail,
+        ))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r[:-1], widths, strict=True)) + "  " + r[-1])
+    return 0
+
+
+def cmd_logs(args) -> int:
+    from tierdeck.core.servers.logfiles import LogTail, log_path_for, read_tail  # noqa: PLC0415
+    from tierdeck.core.servers.registry import Registry  # noqa: PLC0415
+
+    path = None
+    for e in Registry().read().values():
+        if e.tier == args.tier and (args.profile is None or e.profile == args.profile):
+            path = Path(e.log_path)
+    if path is None:
+        profile = _profile_for(args.tier, args.profile)
+        path = log_path_for(profile.name, args.tier)
+    if not path.exists():
+        raise CliError(f"no log yet for tier {args.tier!r} ({path})")
+    if not args.follow:
+        for line in read_tail(path, args.lines):
+            print(line)
+        return 0
+    # One reader for the backlog and what follows: no line lost or printed twice between.
+    tail = LogTail(path, keep_lines=max(1, args.lines))
+    tail.read_new()
+    for line in list(tail.lines)[-args.lines:] if args.lines > 0 else []:
+        print(line, flush=True)
+    try:
+        while True:
+            for line in tail.read_new():
+                print(line, flush=True)
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        return 0
+
+
+def cmd_env(args) -> int:
+    from tierdeck.core.clients import client_settings  # noqa: PLC0415
+    from tierdeck.core.servers.registry import Registry  # noqa: PLC0415
+
+    entries = [e for e in Registry().read().values() if e.tier == args.tier
+               and (args.profile is None or e.profile == args.profile)]
+    profile = _profile_for(args.tier, args.profile)
+    tier = _run_guarded(lambda: profile.tier(args.tier))
+    running = next((e for e in entries if e.profile == profile.name), None)
+    cs = client_settings(tier, profile, running)
+    sys.stdout.write(cs.render(args.format))
+    return 0
+
+
+def cmd_profiles(args) -> int:
+    from tierdeck.core.profiles import ProfileError, list_profiles, load_profile  # noqa: PLC0415
+
+    if args.profile:
+        try:
+            prof = load_profile(args.profile)
+        except ProfileError as e:
+            for line in str(e).splitlines():
+                print(line, file=sys.stderr)
+            return 2
+        if args.json:
+            print(json.dumps({"name": prof.name, "path": str(prof.path), "ok": True,
+                              "warnings": prof.warnings, "tiers": list(prof.tiers)}, indent=2))
+            return 0
+        print(f"{prof.name}: ok ({prof.path})")
+        for w in prof.warnings:
+            print(f"  warning: {w}")
+        return 0
+    entries = list_profiles()
+    if args.json:
+        print(json.dumps([{
+            "name": e.name, "path": str(e.path), "source": e.source, "ok": e.ok,
+            "errors": [str(i) for i in e.error.issues] if e.error else [],
+            "warnings": e.profile.warnings if e.profile else [],
+            "tiers": list(e.profile.tiers) if e.profile else [],
+            "description": e.profile.description if e.profile else "",
+        } for e in entries], indent=2))
+        return 0 if all(e.ok for e in entries) else 1
+    if not entries:
+        print("no profiles")
+    for e in entries:
+        over = f", overrides {e.overrides}" if e.overrides else ""
+        if e.ok and e.profile is not None:
+            tiers = ", ".join(
+                f"{t.name}{' (remote)' if t.is_remote else ''}" for t in e.profile.tiers.values())
+            print(f"{e.name:32s} {e.source:7s} ok     tiers: {tiers}{over}")
+            if e.profile.description:
+                print(f"    {e.profile.description}")
+            for w in e.profile.warnings:
+                print(f"    warning: {w}")
+        else:
+            print(f"{e.name:32s} {e.source:7s} ERROR  {e.path}{over}")
+            for line in str(e.error).splitlines():
+                print(f"    {line}")
+    return 0 if all(e.ok for e in entries) else 1

@@ -1,0 +1,469 @@
+"""Read a profile YAML file into a Profile, with errors that point at file, line and key.
+
+ruamel.yaml's round-trip loader keeps the line of every key, so each complaint can say
+where it is. A missing model file is *not* an error here (a profile stays listable and
+editable before its GGUF is downloaded); it becomes a warning, and starting that tier
+fails with the same file:line message (see Profile.warnings and check_startable()).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from tierdeck.core.profiles.errors import Issue, ProfileError
+from tierdeck.core.profiles.schema import (
+    CACHE_TYPES,
+    DEMO_MODEL_TOKEN,
+    FLASH_ATTN,
+    GROUP_MODES,
+    RESTART,
+    SLOTS,
+    Group,
+    Profile,
+    Tier,
+    Where,
+)
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+TRUE = {"true", "yes", "on", "1"}
+FALSE = {"false", "no", "off", "0"}
+
+
+class _Bad(Exception):
+    """A value of the wrong type or range; the caller adds file/line/key."""
+
+
+# ---- value checkers: each returns the converted value or raises _Bad ----
+def _str(v: Any) -> str:
+    if isinstance(v, bool) or v is None or isinstance(v, (dict, list)):
+        raise _Bad(f"expected a string, got {_kind(v)}")
+    return str(v)
+
+
+def _bool(v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, str) and v.lower() in TRUE | FALSE:
+        return v.lower() in TRUE
+    raise _Bad(f"expected true/false (or on/off), got {_kind(v)} {v!r}")
+
+
+def _int(minimum: int = 0) -> Callable[[Any], int]:
+    def check(v: Any) -> int:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise _Bad(f"expected a whole number, got {_kind(v)} {v!r}")
+        if v < minimum:
+            raise _Bad(f"must be at least {minimum}, got {v}")
+        return int(v)
+
+    return check
+
+
+def _float_pos(v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+        raise _Bad(f"expected a number >= 0, got {v!r}")
+    return float(v)
+
+
+def _enum(*choices: str) -> Callable[[Any], str]:
+    def check(v: Any) -> str:
+        if isinstance(v, bool):  # YAML 1.1 readers turn on/off into booleans
+            v = "on" if v else "off"
+        if not isinstance(v, str) or v not in choices:
+            raise _Bad(f"expected one of {', '.join(choices)}, got {v!r}")
+        return v
+
+    return check
+
+
+def _ctx(v: Any) -> int | None:
+    """A context size per slot: 32768, "32K", "32k" (x1024) or "auto"."""
+    if isinstance(v, str):
+        s = v.strip().lower()
+        if s == "auto":
+            return None
+        m = re.fullmatch(r"(\d+)\s*(k|ki)?", s)
+        if not m:
+            raise _Bad(f"expected a number of tokens (32768, 32K) or auto, got {v!r}")
+        n = int(m.group(1)) * (1024 if m.group(2) else 1)
+    elif isinstance(v, int) and not isinstance(v, bool):
+        n = v
+    else:
+        raise _Bad(f"expected a number of tokens (32768, 32K) or auto, got {_kind(v)}")
+    if n < 256:
+        raise _Bad(f"context per slot must be at least 256 tokens, got {n}")
+    return n
+
+
+def _port(v: Any) -> int | None:
+    if v == "auto":
+        return None
+    if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 65535:
+        raise _Bad(f"expected a port 1-65535 or auto, got {v!r}")
+    return v
+
+
+def _ngl(v: Any) -> int | str:
+    if v in ("all", "auto"):
+        return v
+    return _int(0)(v)
+
+
+def _str_list(v: Any) -> list[str]:
+    if isinstance(v, str):
+        raise _Bad("expected a list of arguments, e.g. [--temp, '0.6'] (one item per argv word)")
+    if not isinstance(v, list):
+        raise _Bad(f"expected a list, got {_kind(v)}")
+    out = []
+    for item in v:
+        if isinstance(item, (dict, list)) or item is None:
+            raise _Bad(f"list items must be strings or numbers, got {_kind(item)}")
+        out.append(str(item).lower() if isinstance(item, bool) else str(item))
+    return out
+
+
+def _str_map(v: Any) -> dict[str, str]:
+    if not isinstance(v, dict):
+        raise _Bad(f"expected a mapping NAME: value, got {_kind(v)}")
+    out = {}
+    for k, val in v.items():
+        if isinstance(val, (dict, list)) or val is None:
+            raise _Bad(f"{k}: values must be strings or numbers, got {_kind(val)}")
+        out[str(k)] = str(val).lower() if isinstance(val, bool) else str(val)
+    return out
+
+
+def _kind(v: Any) -> str:
+    if v is None:
+        return "nothing"
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, dict):
+        return "a mapping"
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, (int, float)):
+        return "a number"
+    return "a string"
+
+
+# Tier keys, the Tier attribute they set, and their checker.
+LOCAL_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "kind": ("kind", _enum("local", "remote")),
+    "model": ("model", _str),
+    "alias": ("alias", _str),
+    "slot": ("slot", _enum(*SLOTS, "none")),
+    "thinking": ("thinking", _bool),
+    "reasoning_budget": ("reasoning_budget", _int(-1)),
+    "parallel": ("parallel", _int(1)),
+    "ctx_per_slot": ("ctx_per_slot", _ctx),
+    "kv_unified": ("kv_unified", _bool),
+    "cache_type": ("cache_type", _enum(*CACHE_TYPES)),  # sets both K and V
+    "cache_type_k": ("cache_type_k", _enum(*CACHE_TYPES)),
+    "cache_type_v": ("cache_type_v", _enum(*CACHE_TYPES)),
+    "flash_attn": ("flash_attn", _enum(*FLASH_ATTN)),
+    "batch": ("batch", _int(1)),
+    "ubatch": ("ubatch", _int(1)),
+    "ngl": ("ngl", _ngl),
+    "n_cpu_moe": ("n_cpu_moe", _int(0)),
+    "threads": ("threads", _int(1)),
+    "port": ("port", _port),
+    "host": ("host", _str),
+    "api_key": ("api_key", _str),
+    "extra_args": ("extra_args", _str_list),
+    "env": ("env", _str_map),
+    "restart": ("restart", _enum(*RESTART)),
+    "restart_max": ("restart_max", _int(0)),
+    "restart_backoff_s": ("restart_backoff_s", _float_pos),
+    "load_timeout_s": ("load_timeout_s", _float_pos),
+    "stop_timeout_s": ("stop_timeout_s", _float_pos),
+    "metrics": ("metrics", _bool),
+}
+REMOTE_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "kind": LOCAL_KEYS["kind"],
+    "model": LOCAL_KEYS["model"],
+    "alias": LOCAL_KEYS["alias"],
+    "slot": LOCAL_KEYS["slot"],
+    "api_key": LOCAL_KEYS["api_key"],
+    "base_url": ("base_url", _str),
+    "api_key_env": ("api_key_env", _str),
+}
+TOP_KEYS = ("name", "description", "machine", "models", "defaults", "tiers", "groups")
+GROUP_KEYS = ("name", "mode", "tiers", "default")
+
+
+def _yaml() -> YAML:
+    y = YAML(typ="rt")
+    y.preserve_quotes = True
+    return y
+
+
+def parse_text(text: str, path: Path) -> CommentedMap:
+    try:
+        doc = _yaml().load(text)
+    except MarkedYAMLError as e:
+        line = e.problem_mark.line + 1 if e.problem_mark else 0
+        raise ProfileError(issues=[Issue(path, line, "", f"not valid YAML: {e.problem}")]) from None
+    if doc is None:
+        doc = CommentedMap()
+    if not isinstance(doc, CommentedMap):
+        raise ProfileError(issues=[Issue(path, 1, "", "a profile must be a YAML mapping")])
+    return doc
+
+
+def _key_line(m: Any, key: Any) -> int:
+    try:
+        return m.lc.key(key)[0] + 1
+    except Exception:
+        return _node_line(m)
+
+
+def _node_line(m: Any) -> int:
+    try:
+        return m.lc.line + 1
+    except Exception:
+        return 0
+
+
+class _Builder:
+    def __init__(self, path: Path, source: str, models_dir: Path | None):
+        self.path = path
+        self.source = source
+        self.models_dir = models_dir
+        self.issues: list[Issue] = []
+
+    def bad(self, node: Any, key: Any, dotted: str, message: str) -> None:
+        self.issues.append(Issue(self.path, _key_line(node, key), dotted, message))
+
+    def build(self, doc: CommentedMap) -> Profile:
+        for k in doc:
+            if k not in TOP_KEYS:
+                self.bad(doc, k, str(k), f"unknown key (known: {', '.join(TOP_KEYS)})")
+        prof = Profile(name=self.path.stem, path=self.path, source=self.source)
+        for key in ("name", "description", "machine"):
+            if key in doc:
+                try:
+                    setattr(prof, key, _str(doc[key]))
+                except _Bad as e:
+                    self.bad(doc, key, key, str(e))
+        if not NAME_RE.match(prof.name):
+            self.bad(doc, "name", "name", "use letters, digits, '-', '_' or '.' only")
+        prof.models = self.models(doc)
+        defaults = self.defaults(doc)
+        tiers = doc.get("tiers")
+        if tiers is None:
+            self.issues.append(Issue(self.path, 0, "tiers", "missing: a profile needs tiers"))
+        elif not isinstance(tiers, CommentedMap):
+            self.bad(doc, "tiers", "tiers", "expected a mapping of tier name -> settings")
+        else:
+            for name, body in tiers.items():
+                t = self.tier(tiers, str(name), body, defaults, prof)
+                if t is not None:
+                    prof.tiers[t.name] = t
+        prof.groups = self.groups(doc, prof)
+        self.check_ports(prof)
+        return prof
+
+    def models(self, doc: CommentedMap) -> dict[str, Path]:
+        out: dict[str, Path] = {}
+        models = doc.get("models")
+        if models is None:
+            return out
+        if not isinstance(models, CommentedMap):
+            self.bad(doc, "models", "models", "expected a mapping of name -> path")
+            return out
+        for name, v in models.items():
+            dotted = f"models.{name}"
+            if isinstance(v, CommentedMap):
+                for k in v:
+                    if k != "path":
+                        self.bad(v, k, f"{dotted}.{k}", "unknown key (known: path)")
+                v = v.get("path")
+                if v is None:
+                    self.bad(models, name, dotted, "missing path")
+                    continue
+            try:
+                out[str(name)] = self.resolve_path(_str(v))
+            except _Bad as e:
+                self.bad(models, name, dotted, str(e))
+        return out
+
+    def resolve_path(self, text: str) -> Path:
+        if text == DEMO_MODEL_TOKEN:
+            from tierdeck.core.demo import demo_model_path  # noqa: PLC0415
+
+            return demo_model_path()
+        p = Path(text).expanduser()
+        if not p.is_absolute():
+            p = (self.models_dir or self.path.parent) / p
+        return p
+
+    def defaults(self, doc: CommentedMap) -> CommentedMap:
+        d = doc.get("defaults")
+        if d is None:
+            return CommentedMap()
+        if not isinstance(d, CommentedMap):
+            self.bad(doc, "defaults", "defaults", "expected a mapping of tier settings")
+            return CommentedMap()
+        for k in d:
+            if k not in LOCAL_KEYS or k in ("kind", "alias", "port"):
+                self.bad(d, k, f"defaults.{k}", "not a setting that can be shared by all tiers")
+        return d
+
+    def tier(self, tiers: CommentedMap, name: str, body: Any, defaults: CommentedMap,
+             prof: Profile) -> Tier | None:
+        dotted = f"tiers.{name}"
+        if not NAME_RE.match(name):
+            self.bad(tiers, name, dotted, "tier names use letters, digits, '-', '_' or '.' only")
+            return None
+        if not isinstance(body, CommentedMap):
+            self.bad(tiers, name, dotted, f"expected a mapping of settings, got {_kind(body)}")
+            return None
+        t = Tier(name=name, where=Where(self.path, _key_line(tiers, name)))
+        kind = body.get("kind", "local")
+        keys = REMOTE_KEYS if kind == "remote" else LOCAL_KEYS
+        merged: list[tuple[CommentedMap, str, Any]] = []
+        if kind != "remote":
+            merged += [(defaults, f"defaults.{k}", k) for k in defaults if k in LOCAL_KEYS]
+        merged += [(body, f"{dotted}.{k}", k) for k in body]
+        for node, key_path, k in merged:
+            if k not in keys:
+                hint = (
+                    "not used by a remote tier" if k in LOCAL_KEYS
+                    else f"unknown key (known: {', '.join(keys)})"
+                )
+                self.bad(node, k, key_path, hint)
+                continue
+            attr, check = keys[k]
+            try:
+                value = check(node[k])
+            except _Bad as e:
+                self.bad(node, k, key_path, str(e))
+                continue
+            if attr == "cache_type":
+                t.cache_type_k = t.cache_type_v = value
+            else:
+                setattr(t, attr, value)
+        if t.slot is None and name in SLOTS:
+            t.slot = name
+        if t.slot == "none":
+            t.slot = None
+        if t.is_remote:
+            if not t.model:
+                self.bad(tiers, name, dotted, "a remote tier needs model: (the cloud model id)")
+            t.alias = t.alias or (t.model or "")
+            t.base_url = t.base_url or "https://api.anthropic.com"
+            t.api_key_env = t.api_key_env or "ANTHROPIC_API_KEY"
+            return t
+        t.alias = t.alias or f"local-{name}"
+        if not t.model:
+            self.bad(tiers, name, f"{dotted}.model",
+                     "missing: a local tier needs model: (a .gguf path, a models: key or builtin:demo)")
+            return t
+        line = _key_line(body, "model") if "model" in body else _key_line(defaults, "model")
+        t.model_where = Where(self.path, line)
+        t.model_path = prof.models.get(t.model) or self.resolve_path(t.model)
+        if not _is_demo(t.model_path) and not t.model_path.is_file():
+            prof.warnings.append(
+                f"{t.model_where}: {dotted}.model: model file not found: {t.model_path}"
+            )
+        return t
+
+    def groups(self, doc: CommentedMap, prof: Profile) -> list[Group]:
+        raw = doc.get("groups")
+        out: list[Group] = []
+        if raw is None:
+            return out
+        if not isinstance(raw, CommentedSeq):
+            self.bad(doc, "groups", "groups", "expected a list of {mode: swap|co-resident, tiers: [...]}")
+            return out
+        in_swap: dict[str, int] = {}
+        for i, g in enumerate(raw):
+            dotted = f"groups[{i}]"
+            if not isinstance(g, CommentedMap):
+                self.issues.append(Issue(self.path, _item_line(raw, i), dotted, "expected a mapping"))
+                continue
+            for k in g:
+                if k not in GROUP_KEYS:
+                    self.bad(g, k, f"{dotted}.{k}", f"unknown key (known: {', '.join(GROUP_KEYS)})")
+            try:
+                mode = _enum(*GROUP_MODES)(g.get("mode"))
+                members = _str_list(g.get("tiers"))
+            except _Bad as e:
+                key = "mode" if "mode" not in g or g.get("mode") not in GROUP_MODES else "tiers"
+                self.bad(g, key if key in g else None, f"{dotted}.{key}", str(e))
+                continue
+            for m in members:
+                if m not in prof.tiers:
+                    self.bad(g, "tiers", f"{dotted}.tiers", f"no tier named {m!r}")
+                elif prof.tiers[m].is_remote:
+                    self.bad(g, "tiers", f"{dotted}.tiers", f"{m!r} is remote: nothing to start")
+                elif mode == "swap" and m in in_swap:
+                    self.bad(g, "tiers", f"{dotted}.tiers", f"{m!r} is already in swap group {in_swap[m]}")
+                elif mode == "swap":
+                    in_swap[m] = i
+            default = g.get("default")
+            if default is not None and default not in members:
+                self.bad(g, "default", f"{dotted}.default", f"{default!r} is not a member")
+            out.append(Group(mode=mode, tiers=members, name=str(g.get("name", "")), default=default))
+        return out
+
+    def check_ports(self, prof: Profile) -> None:
+        seen: dict[tuple[str, int], Tier] = {}
+        for t in prof.local_tiers:
+            if t.port is None:
+                continue
+            other = seen.get((t.host, t.port))
+            if other is None:
+                seen[(t.host, t.port)] = t
+                continue
+            g = prof.swap_group_of(t.name)
+            if g is not None and other.name in g.tiers:
+                continue  # swap partners never run together: one URL for whichever is up
+            line = t.where.line if t.where else 0
+            self.issues.append(Issue(
+                self.path, line, f"tiers.{t.name}.port",
+                f"duplicate port {t.port}: tier {other.name!r} uses it too "
+                "(only members of one swap group may share a port)",
+            ))
+
+
+def _item_line(seq: Any, i: int) -> int:
+    try:
+        return seq.lc.item(i)[0] + 1
+    except Exception:
+        return _node_line(seq)
+
+
+def _is_demo(p: Path) -> bool:
+    from tierdeck.core.demo import demo_model_path  # noqa: PLC0415
+
+    return p == demo_model_path()
+
+
+def profile_from_text(text: str, path: Path, source: str = "user",
+                      models_dir: Path | None = None) -> Profile:
+    doc = parse_text(text, path)
+    b = _Builder(path, source, models_dir)
+    prof = b.build(doc)
+    if b.issues:
+        raise ProfileError(issues=sorted(b.issues, key=lambda i: i.line))
+    return prof
+
+
+def load_profile_file(path: Path, source: str = "user", models_dir: Path | None = None) -> Profile:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ProfileError(issues=[Issue(path, 0, "", f"cannot read: {e.strerror or e}")]) from None
+    except UnicodeDecodeError:
+        raise ProfileError(issues=[Issue(path, 0, "", "not a UTF-8 text file")]) from None
+    return profile_from_text(text, path, source, models_dir)

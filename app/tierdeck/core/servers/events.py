@@ -1,0 +1,89 @@
+"""What the supervisor tells its subscribers, and the status snapshot it hands out."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+STATES = ("stopped", "starting", "ready", "stopping", "crashed", "failed")
+
+
+@dataclass
+class ServerStatus:
+    tier: str
+    profile: str
+    state: str  # one of STATES
+    reason: str = ""  # why crashed/failed (one line); empty otherwise
+    pid: int | None = None
+    host: str = "127.0.0.1"
+    port: int | None = None
+    base_url: str = ""
+    alias: str = ""
+    command: list[str] = field(default_factory=list)
+    display: str = ""  # copyable command line (API key masked)
+    started_at: float | None = None  # epoch seconds
+    load_progress: float | None = None  # 0..1 while loading, when measurable
+    detail: str = ""  # what it is doing now: "loading model 40%", "restart 2/5 in 4 s" ...
+    log_path: str = ""
+    log_tail: list[str] = field(default_factory=list)
+    planned_bytes: int | None = None
+    loaded: Any = None  # tierdeck.core.servers.memlog.LoadedMemory once parsed
+    failure: dict | None = None  # classify.Failure.to_dict() for crashed/failed
+    restarts: int = 0
+    adopted: bool = False  # found in the registry, started by another TierDeck process
+    api_key_set: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.profile}/{self.tier}"
+
+    @property
+    def running(self) -> bool:
+        return self.state in ("starting", "ready", "stopping")
+
+    def to_dict(self) -> dict:
+        d = asdict(self) if self.loaded is None else {
+            **{k: v for k, v in asdict(_no_loaded(self)).items()},
+            "loaded": _loaded_dict(self.loaded),
+        }
+        return d
+
+
+def _no_loaded(s: ServerStatus) -> ServerStatus:
+    from dataclasses import replace  # noqa: PLC0415
+
+    return replace(s, loaded=None)
+
+
+def _loaded_dict(loaded: Any) -> Any:
+    to_dict = getattr(loaded, "to_dict", None)
+    return to_dict() if callable(to_dict) else loaded
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    key: str
+    tier: str
+    profile: str
+    state: str
+    previous: str
+    reason: str
+    status: ServerStatus
+
+
+@dataclass(frozen=True)
+class LogLine:
+    key: str
+    tier: str
+    profile: str
+    line: str
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of an up/switch/down, for 'stopping haiku... starting sonnet... ready'."""
+
+    action: str  # "stop", "stopped", "start", "ready", "failed", "cancelled", "skip"
+    tier: str
+    profile: str
+    message: str

@@ -1,0 +1,77 @@
+"""Helpers for supervisor tests: profiles on the tiny model, free ports, guaranteed cleanup."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tierdeck.core.profiles import load_profile_file
+from tierdeck.core.servers.registry import Registry
+from tierdeck.core.servers.supervisor import Supervisor, free_port
+
+FAKE = Path(__file__).with_name("fake_server.py")
+
+
+def make_profile(folder: Path, tiers: dict, groups: list | None = None, name: str = "t",
+                 defaults: dict | None = None):
+    doc = {"name": name, "tiers": tiers}
+    if defaults:
+        doc["defaults"] = defaults
+    if groups:
+        doc["groups"] = groups
+    path = folder / f"{name}.yaml"
+    path.write_text(json.dumps(doc, indent=1))  # JSON is YAML
+    return load_profile_file(path)
+
+
+def tiny_tier(model: Path, **kw) -> dict:
+    t = {"model": str(model), "threads": 1, "ctx_per_slot": 512, "port": free_port(),
+         "flash_attn": "off", "stop_timeout_s": 10}
+    t.update(kw)
+    return t
+
+
+@pytest.fixture
+def fake_bin(tmp_path) -> Path:
+    p = tmp_path / "fake-llama-server"
+    p.write_text(f"#!{sys.executable}\n" + FAKE.read_text())
+    p.chmod(p.stat().st_mode | stat.S_IXUSR)
+    return p
+
+
+def _kill_registered() -> None:
+    for e in Registry().read().values():
+        try:
+            p = psutil.Process(e.pid)
+            if abs(p.create_time() - e.create_time) < 0.05:
+                os.killpg(e.pid, signal.SIGKILL)
+                p.wait(5)
+        except (psutil.Error, ProcessLookupError, PermissionError):
+            pass
+
+
+@pytest.fixture
+def supervisors():
+    """Make supervisors; at the end every server they (or anyone here) started is stopped."""
+    made: list[Supervisor] = []
+
+    def make(**kw) -> Supervisor:
+        s = Supervisor(**kw)
+        made.append(s)
+        return s
+
+    yield make
+    for s in made:
+        try:
+            s.down(None)
+        except Exception:
+            pass
+        s.close()
+    _kill_registered()

@@ -1,0 +1,75 @@
+"""Cases a real llama-server cannot produce on demand: hang, never healthy, ignores SIGTERM."""
+
+import threading
+import time
+
+import psutil
+
+from tests.core.servers.conftest import make_profile, tiny_tier
+from tierdeck.core.servers.events import StateChanged
+
+
+def fake_profile(tmp_path, mode: str, **kw):
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"GGUF")  # never read by the fake
+    return make_profile(tmp_path, {"x": tiny_tier(model, env={"FAKE_MODE": mode}, **kw)})
+
+
+def test_hang_during_load_times_out_with_progress(tmp_path, fake_bin, supervisors):
+    prof = fake_profile(tmp_path, "hang", load_timeout_s=3)
+    sup = supervisors(binary=fake_bin)
+    result = {}
+    t = threading.Thread(target=lambda: result.setdefault("st", sup.up(prof)[0]))
+    t.start()
+    seen = None
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and t.is_alive():
+        st = sup.get("x")
+        if st and st.state == "starting" and st.load_progress:
+            seen = st
+            break
+        time.sleep(0.05)
+    t.join(30)
+    assert seen is not None and 0 < seen.load_progress < 1
+    assert "loading model" in seen.detail
+    st = result["st"]
+    assert st.state == "failed" and st.failure["kind"] == "timeout"
+    assert not psutil.pid_exists(st.pid) or psutil.Process(st.pid).status() == "zombie"
+
+
+def test_never_healthy_fails_and_is_stopped(tmp_path, fake_bin, supervisors):
+    prof = fake_profile(tmp_path, "never-healthy", load_timeout_s=1)
+    sup = supervisors(binary=fake_bin)
+    events = []
+    sup.subscribe(lambda e: events.append(e) if isinstance(e, StateChanged) else None)
+    st = sup.up(prof)[0]
+    assert st.state == "failed" and st.reason.startswith("not ready after 1 s")
+    assert [e.state for e in events if e.tier == "x"][:1] == ["starting"]
+    assert events[-1].state == "failed"
+    assert sup.registry.read() == {}
+
+
+def test_ignores_sigterm_gets_sigkill(tmp_path, fake_bin, supervisors):
+    prof = fake_profile(tmp_path, "ignore-term", stop_timeout_s=0.5)
+    sup = supervisors(binary=fake_bin)
+    st = sup.up(prof)[0]
+    assert st.state == "ready", st.reason
+    pid = st.pid
+    down = sup.down("x")[0]
+    assert down.state == "stopped"
+    assert down.detail.startswith("killed: no exit 0.5 s after SIGTERM")
+    assert not psutil.pid_exists(pid)
+
+
+def test_stop_cancels_a_load(tmp_path, fake_bin, supervisors):
+    prof = fake_profile(tmp_path, "hang", load_timeout_s=60)
+    sup = supervisors(binary=fake_bin)
+    result = {}
+    t = threading.Thread(target=lambda: result.setdefault("st", sup.up(prof)[0]))
+    t.start()
+    st = sup.wait("x", ("starting",), timeout=10)
+    assert st is not None and st.state == "starting"
+    [down] = sup.down("x")
+    t.join(20)
+    assert down.state == "stopped" and result["st"].state == "stopped"
+    assert sup.registry.read() == {}
