@@ -294,14 +294,8 @@ class MainWindow(QMainWindow):
             self.apply_settings(dlg.to_settings())
 
     def apply_settings(self, s: Settings) -> None:
-        old, self.settings = self.settings, s
-        sup = self.supervisor
-        if hasattr(sup, "set_settings"):
-            sup.set_settings(s)
-        elif hasattr(sup, "settings"):
-            sup.settings = s
-            if old.llama_server != s.llama_server and hasattr(sup, "_binary"):
-                sup._binary = None  # the supervisor caches the path it found; look again
+        self.settings = s
+        self.supervisor.set_settings(s)
         self._save_settings()
         self.monitor.reserve_mib = s.reserve_mib
         self.monitor.refresh()

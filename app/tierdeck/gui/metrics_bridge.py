@@ -24,7 +24,7 @@ def targets_from(statuses: dict[str, Any]) -> list[Target]:
             name=s.tier,
             base_url=s.base_url,
             pid=getattr(s, "pid", None),
-            api_key=getattr(s, "api_key", None),
+            api_key=s.api_key,
             planned_bytes=getattr(s, "planned_bytes", None),
             loaded_bytes=loaded_total(getattr(s, "loaded", None)),
         ))

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from tierdeck.core.hardware import Detection, Device
 from tierdeck.core.profiles import Profile, ProfileEditor, Tier
 from tierdeck.core.profiles.schema import CACHE_TYPES
+from tierdeck.core.servers.tierplan import plan_request
 from tierdeck.core.units import fmt_bytes
 from tierdeck.gui.fonts import bold, set_text_color
 from tierdeck.gui.plan_bar import PlanBar
@@ -64,10 +65,8 @@ def read_model_facts(tier: Tier) -> Any:
     return read_facts(tier.model_path)
 
 
-def plan_request(tier: Tier) -> Any:
-    from tierdeck.core.servers.tierplan import _request  # noqa: PLC0415 - the supervisor's mapping
-
-    return _request(tier, tier.ctx_per_slot)
+def tier_request(tier: Tier) -> Any:
+    return plan_request(tier, tier.ctx_per_slot)
 
 
 def save_tier(profile: Profile, original: Tier, edited: Tier) -> Profile:
@@ -382,12 +381,12 @@ class PlanView(QWidget):
             # auto: the planner searches for the largest context that fits (a worker's job)
             self._auto_gen += 1
             gen = self._auto_gen
-            self.runner.submit("fit check", fit_context, facts, plan_request(t), dev,
+            self.runner.submit("fit check", fit_context, facts, tier_request(t), dev,
                                on_done=lambda r, g=gen, tt=t, d=dev: self._got_auto(g, r, tt, d),
                                on_error=lambda m: self.verdict.setText(f"planner error: {m}"))
             return
         try:
-            est = estimate(facts, plan_request(t), dev)
+            est = estimate(facts, tier_request(t), dev)
         except Exception as e:  # a planner error shows as text, never as a dead window
             self.estimate = None
             self.verdict.setText(f"planner error: {e}")
@@ -447,7 +446,7 @@ class PlanView(QWidget):
 
         self._fit_gen += 1
         gen = self._fit_gen
-        self.runner.submit("fit check", fit_context, facts, plan_request(tier), dev,
+        self.runner.submit("fit check", fit_context, facts, tier_request(tier), dev,
                            on_done=lambda r, g=gen: self._got_fit(g, r),
                            on_error=lambda m: self.message.emit(f"fit check failed: {m}", 8000))
 
@@ -510,7 +509,7 @@ class PlanView(QWidget):
             if f is None or isinstance(f, str) or t.ctx_per_slot is None:
                 continue
             try:
-                est = estimate(f, plan_request(t), dev)
+                est = estimate(f, tier_request(t), dev)
                 self._estimates[t.name] = est
                 self._planned[t.name] = int(est.total_bytes)
             except Exception:
@@ -533,7 +532,7 @@ class PlanView(QWidget):
                 f = self.facts.get(str(t.model_path)) if t is not None and t.model_path else None
                 if t is None or t.is_remote or f is None or isinstance(f, str):
                     continue
-                members.append((n, f, plan_request(t)))
+                members.append((n, f, tier_request(t)))
         if len(members) < 2:
             self.group_plan = None
             self.group_bar.hide()

@@ -12,25 +12,33 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tierdeck.core.gguf import GGUFError, read_facts
-from tierdeck.core.gguf.synth import SynthModel, TensorSpec, qwen3_14b, write_model
+from tierdeck.core.gguf.synth import Q, SynthModel, TensorSpec, dense_model, qwen3_14b, write_model
 from tierdeck.core.tinymodel import TinySpec, write_tiny_model
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> Path:
-    return write_tiny_model(tmp_path_factory.mktemp("m") / "t.gguf", TinySpec(n_head_kv=[2, 1]))
+    return write_tiny_model(tmp_path_factory.mktemp("m") / "t.gguf", TinySpec())
 
 
 def test_tiny_facts(tiny):
     f = read_facts(tiny)
     assert f.arch == "llama" and f.n_layer == 2 and f.n_embd == 64
-    assert f.n_head_kv == [2, 1]
-    assert [(lk.n_embd_k, lk.n_embd_v) for lk in f.kv_layers] == [(32, 32), (16, 16)]
+    assert [(lk.n_embd_k, lk.n_embd_v) for lk in f.kv_layers] == [(32, 32), (32, 32)]
     assert f.vocab_size == 269 and f.ctx_train == 4096
     assert f.file_type == "ALL_F32"
     assert f.weights_bytes == sum(t.n_bytes for t in f.tensors) == f.param_count * 4
     d = f.to_dict()
     assert d["kv_layers"] == 2 and d["arch"] == "llama" and len(d["tensors"]) == len(f.tensors)
+
+
+def test_per_layer_kv_head_array(tmp_path):
+    m = dense_model("qwen3", name="per-layer", n_layer=4, n_embd=64, n_head=4, n_head_kv=[2, 1, 4, 0],
+                    head_dim=16, n_ff=128, vocab=300, ctx_train=4096, qtype=Q.F32)
+    f = read_facts(write_model(tmp_path / "pl.gguf", m))
+    assert f.n_head_kv == [2, 1, 4, 0]
+    # A layer with 0 KV heads holds no cache at all.
+    assert [(lk.n_embd_k, lk.n_embd_v) for lk in f.kv_layers] == [(32, 32), (16, 16), (64, 64), (0, 0)]
 
 
 def test_sparse_14b_is_read_in_milliseconds_without_touching_data(tmp_path):

@@ -32,6 +32,8 @@ class ServerStatus:
     restarts: int = 0
     adopted: bool = False  # found in the registry, started by another TierDeck process
     api_key_set: bool = False
+    # In memory only, for scrapers of /metrics; never in to_dict(), the registry or a log.
+    api_key: str | None = field(default=None, repr=False)
 
     @property
     def key(self) -> str:
@@ -46,6 +48,7 @@ class ServerStatus:
             **{k: v for k, v in asdict(_no_loaded(self)).items()},
             "loaded": _loaded_dict(self.loaded),
         }
+        d.pop("api_key")
         return d
 
 

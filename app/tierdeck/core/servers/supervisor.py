@@ -31,6 +31,7 @@ from tierdeck.core.servers.classify import Failure, classify_failure, describe_e
 from tierdeck.core.servers.cmdline import build_command, detect_features
 from tierdeck.core.servers.events import LogLine, ServerStatus, StateChanged, Step
 from tierdeck.core.servers.logfiles import LogTail, log_path_for, open_for_server
+from tierdeck.core.servers.memlog import MemoryLogParser
 from tierdeck.core.servers.registry import Entry, Registry, process_matches
 from tierdeck.core.servers.tierplan import TierPlan, plan_tier
 from tierdeck.core.settings import Settings
@@ -42,17 +43,6 @@ LOADS_FILE = "loads.jsonl"  # one line per load: plan next to what llama-server 
 
 class SupervisorError(Exception):
     """A request the supervisor cannot carry out (unknown tier, conflicting swap members)."""
-
-
-def _memlog_parser() -> Any:
-    try:
-        from tierdeck.core.servers.memlog import MemoryLogParser  # noqa: PLC0415
-    except ImportError:
-        return None
-    try:
-        return MemoryLogParser()
-    except Exception:
-        return None
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -139,6 +129,7 @@ class _Server:
             planned_bytes=self.planned_bytes, loaded=self.loaded,
             failure=self.failure.to_dict() if self.failure else None, restarts=self.restarts,
             adopted=self.adopted, api_key_set=self.api_key_set,
+            api_key=self.tier.api_key if self.tier is not None else None,
         )
 
 
@@ -172,6 +163,13 @@ class Supervisor:
         self._ensure_monitor()
 
     # ---- public API -------------------------------------------------------------------
+    def set_settings(self, settings: Settings) -> None:
+        """New settings apply to the next start; a changed llama-server path is looked up again."""
+        with self._lock:
+            if settings.llama_server != self.settings.llama_server:
+                self._binary = None
+            self.settings = settings
+
     def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
         with self._lock:
             self._subs.append(callback)
@@ -367,7 +365,7 @@ class Supervisor:
             s.env = dict(tier.env)
             if tier.api_key and "--api-key" not in s.command:
                 s.env["LLAMA_API_KEY"] = tier.api_key
-        s.parser = _memlog_parser()
+        s.parser = MemoryLogParser()
         s.tail = LogTail(s.log_path)
         self._read_log(s, emit=False)
         return s
@@ -412,7 +410,7 @@ class Supervisor:
         return s
 
     def _spawn(self, s: _Server) -> None:
-        s.parser = _memlog_parser()
+        s.parser = MemoryLogParser()
         s.loaded = None
         s.failure = None
         s.reason = ""

@@ -44,7 +44,6 @@ def plan_request(tier: Tier, ctx: int | None = None):
     return PlanRequest(**kwargs)
 
 
-_request = plan_request  # older name, used by the GUI
 
 
 def _device(reserve_mib: int):
