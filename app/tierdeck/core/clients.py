@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tierdeck.core.profiles.schema import Profile, Tier
+from tierdeck.core.servers.urls import connect_host
 
 FORMATS = ("shell", "dotenv", "json", "litellm")
 ANTHROPIC_API = "https://api.anthropic.com"
@@ -58,14 +59,6 @@ def _dotenv_quote(v: str) -> str:
     return '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
 
 
-def _url_host(host: str) -> str:
-    if host in ("0.0.0.0", ""):
-        return "127.0.0.1"
-    if host == "::":
-        return "[::1]"
-    return f"[{host}]" if ":" in host else host
-
-
 def client_settings(tier: Tier, profile: Profile | str, status: Any = None) -> ClientSettings:
     """Settings for one tier. status: its ServerStatus when running (gives the real port)."""
     pname = profile if isinstance(profile, str) else profile.name
@@ -93,7 +86,7 @@ def client_settings(tier: Tier, profile: Profile | str, status: Any = None) -> C
                      f"(tierdeck up {pname} {tier.name}), then ask again")
     else:
         port_text = str(port)
-    base = f"http://{_url_host(tier.host)}:{port_text}"
+    base = f"http://{connect_host(tier.host)}:{port_text}"
     token = tier.api_key or NO_KEY
     env = {"ANTHROPIC_BASE_URL": base, "ANTHROPIC_AUTH_TOKEN": token}
     if slot:

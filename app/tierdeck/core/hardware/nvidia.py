@@ -37,7 +37,7 @@ class NvidiaReader:
             self._nvml.nvmlInit()
             self._ready = True
         except Exception as e:  # NVMLError_LibraryNotFound, DriverNotLoaded, ...
-            self.error = f"NVML unavailable: {_nvml_msg(e)}"
+            self.error = f"NVML unavailable: {_FRIENDLY.get(type(e).__name__, _nvml_msg(e))}"
 
     @property
     def available(self) -> bool:
@@ -147,6 +147,13 @@ class NvidiaReader:
                 if prev is None or (used or 0) > (prev.used_bytes or 0):
                     seen[p.pid] = GpuProcess(int(p.pid), used)
         return sorted(seen.values(), key=lambda p: p.pid)
+
+
+_FRIENDLY = {
+    "NVMLError_LibraryNotFound": "no NVIDIA driver on this machine (libnvidia-ml not found)",
+    "NVMLError_DriverNotLoaded": "the NVIDIA driver is installed but not loaded",
+    "NVMLError_NoPermission": "no permission to read the GPU (NVML NoPermission)",
+}
 
 
 def _nvml_msg(e: Exception) -> str:

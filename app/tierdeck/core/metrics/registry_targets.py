@@ -12,6 +12,7 @@ from tierdeck.core.metrics.target import Target
 
 def registry_targets() -> list[Target]:
     from tierdeck.core.servers.registry import Registry, process_matches  # noqa: PLC0415
+    from tierdeck.core.servers.urls import base_url  # noqa: PLC0415
 
     entries = list(Registry().read().values())
     tiers = [e.tier for e in entries]
@@ -19,12 +20,11 @@ def registry_targets() -> list[Target]:
     for e in entries:
         if e.state == "stopping" or process_matches(e.pid, e.create_time) is None:
             continue
-        host = f"[{e.host}]" if ":" in e.host else e.host
         # The same tier name in two profiles at once: keep rows apart.
         name = e.tier if tiers.count(e.tier) == 1 else f"{e.profile}/{e.tier}"
         out.append(Target(
             name=name,
-            base_url=f"http://{host}:{e.port}",
+            base_url=base_url(e.host, e.port),
             pid=e.pid,
             api_key=_api_key(e) if e.api_key_set else None,
             planned_bytes=e.planned_bytes,

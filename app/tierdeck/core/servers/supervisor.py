@@ -34,6 +34,7 @@ from tierdeck.core.servers.logfiles import LogTail, log_path_for, open_for_serve
 from tierdeck.core.servers.memlog import MemoryLogParser
 from tierdeck.core.servers.registry import Entry, Registry, process_matches
 from tierdeck.core.servers.tierplan import TierPlan, plan_tier
+from tierdeck.core.servers.urls import base_url
 from tierdeck.core.settings import Settings
 
 Event = StateChanged | LogLine | Step
@@ -50,14 +51,6 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(fam, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
-
-
-def _url_host(host: str) -> str:
-    if host in ("0.0.0.0", ""):
-        return "127.0.0.1"
-    if host == "::":
-        return "[::1]"
-    return f"[{host}]" if ":" in host else host
 
 
 def _progress(tail: LogTail) -> float | None:
@@ -115,7 +108,7 @@ class _Server:
 
     @property
     def base_url(self) -> str:
-        return f"http://{_url_host(self.host)}:{self.port}"
+        return base_url(self.host, self.port)
 
     def status(self, tail_lines: int = 30) -> ServerStatus:
         tail = self.tail.tail(tail_lines) if self.tail else []
