@@ -41,13 +41,12 @@ def test_per_layer_kv_head_array(tmp_path):
     assert [(lk.n_embd_k, lk.n_embd_v) for lk in f.kv_layers] == [(32, 32), (16, 16), (64, 64), (0, 0)]
 
 
-def test_sparse_14b_is_read_in_milliseconds_without_touching_data(tmp_path):
+def test_sparse_14b_facts_come_from_the_header_alone(tmp_path):
+    # How fast: bench/plan_bench.py. Here: a 9.5 GB file whose data region is a hole.
     p = write_model(tmp_path / "q14.gguf", qwen3_14b())
     assert os.path.getsize(p) > 9e9  # apparent size
     assert os.stat(p).st_blocks * 512 < 50e6  # the data region is a hole
-    t = time.perf_counter()
     f = read_facts(p)
-    assert time.perf_counter() - t < 1.0
     assert f.n_layer == 40 and len(f.tensors) == 443 and f.vocab_size == 151936
     assert abs(f.param_count - 14.77e9) < 0.01e9
 
