@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
+from tierdeck.core.hardware import Device
+from tierdeck.core.planner import Estimate
 from tierdeck.core.profiles.schema import Tier
 from tierdeck.core.servers.events import ServerStatus
 from tierdeck.gui.card_model import card_model
@@ -52,26 +56,39 @@ def test_tray_state_priority():
     assert tray_state({}) is None
 
 
-class Est:
-    weights_bytes, kv_bytes, recurrent_bytes, compute_bytes = 10, 5, 0, 3
-    output_bytes, overhead_bytes, total_bytes, budget_bytes, fits = 0, 2, 20, 30, True
+def est() -> Estimate:
+    return Estimate(weights_bytes=10, kv_bytes=5, recurrent_bytes=0, compute_bytes=3, output_bytes=0,
+                    overhead_bytes=2, total_bytes=20, budget_bytes=30, fits=True, ctx_total=512,
+                    ctx_per_slot=512, parallel=1, type_k="f16", type_v="f16")
 
 
-class Dev:
-    total_bytes, budget_bytes = 40, 30
+def dev() -> Device:
+    return Device(index=0, kind="cpu", name="test", total_bytes=40, free_bytes=35, budget_bytes=30,
+                  reserve_bytes=5, source="test")
 
 
 def test_bar_model_segments_and_verdict():
-    m = bar_model("t", Est(), Dev())
+    m = bar_model("t", est(), dev())
     assert [s.label for s in m.segments] == ["weights", "KV cache", "compute", "overhead", "free"]
     assert m.segments[-1].bytes == 10 and m.capacity_bytes == 40 and m.budget_bytes == 30
-    assert verdict_text(Est()).startswith("fits: 20 B of 30 B")
-    e = Est()
-    e.total_bytes, e.fits = 50, False
-    assert "short by 20 B" in verdict_text(e)
+    assert verdict_text(est()).startswith("fits: 20 B of 30 B")
+    assert "short by 20 B" in verdict_text(replace(est(), total_bytes=50, fits=False))
 
 
 def test_a_start_that_failed_before_any_server_ran_shows_why():
     m = card_model(tier(), None, error="model file not found: /m/x.gguf")
     assert m.state == "failed" and m.state_text == "failed: model file not found: /m/x.gguf"
     assert m.primary_action == "Restart"
+
+
+def test_loaded_memory_from_the_load_log_shows_on_the_card_and_in_metrics_targets():
+    from tierdeck.core.servers.memlog import LoadedMemory
+    from tierdeck.gui.metrics_bridge import targets_from
+
+    loaded = LoadedMemory(model_bytes={"CPU": 3 * 1024**2}, compute_bytes={"CPU": 1024**2})
+    st = ServerStatus("haiku", "p", "ready", pid=42, port=18080, base_url="http://127.0.0.1:18080",
+                      planned_bytes=5 * 1024**2, loaded=loaded)
+    assert card_model(tier(), st).memory == "planned 5.0 MiB · loaded 4.0 MiB"
+    stopped = ServerStatus("sonnet", "p", "stopped", base_url="http://127.0.0.1:18081")
+    [t] = targets_from({"haiku": st, "sonnet": stopped})
+    assert (t.name, t.pid, t.planned_bytes, t.loaded_bytes) == ("haiku", 42, 5 * 1024**2, 4 * 1024**2)

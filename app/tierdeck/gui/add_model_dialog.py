@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
@@ -21,7 +20,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tierdeck.core.hardware import Detection
+from tierdeck.core.gguf import ModelFacts
+from tierdeck.core.hardware import Detection, Device
+from tierdeck.core.planner import FitResult
+from tierdeck.core.profiles import Profile
 from tierdeck.core.settings import Settings
 from tierdeck.core.units import fmt_bytes
 from tierdeck.gui.fonts import bold, set_text_color
@@ -31,7 +33,7 @@ from tierdeck.gui.tasks import TaskRunner
 TIER_NAMES = ("sonnet", "haiku", "opus")
 
 
-def suggest(path: str, detection: Detection | None, reserve_mib: int) -> tuple[Any, Any, Any]:
+def suggest(path: str, detection: Detection | None, reserve_mib: int) -> tuple[ModelFacts, FitResult, Device]:
     """(facts, FitResult, device): read on a worker; the planner picks the largest fitting ctx."""
     from tierdeck.core.gguf import read_facts  # noqa: PLC0415
     from tierdeck.core.hardware import detect_devices  # noqa: PLC0415
@@ -44,7 +46,7 @@ def suggest(path: str, detection: Detection | None, reserve_mib: int) -> tuple[A
     return facts, fit, dev
 
 
-def facts_text(f: Any) -> str:
+def facts_text(f: ModelFacts) -> str:
     kv = f.kv_elements_per_token() * 2  # f16 bytes per token (all KV layers)
     lines = [
         f"{f.name or Path(f.path).name} — {f.arch}, {f.size_label or '?'} {f.file_type or ''}",
@@ -70,9 +72,9 @@ class AddModelDialog(QDialog):
         self.runner = runner
         self.settings = settings
         self.detection = detection
-        self.facts: Any = None
-        self.fit: Any = None
-        self.saved_profile = None
+        self.facts: ModelFacts | None = None
+        self.fit: FitResult | None = None
+        self.saved_profile: Profile | None = None
 
         lay = QVBoxLayout(self)
         row = QHBoxLayout()
@@ -138,7 +140,7 @@ class AddModelDialog(QDialog):
         self.runner.submit("suggest", suggest, path, self.detection, self.settings.reserve_mib,
                            on_done=self._got, on_error=self._failed)
 
-    def _got(self, result: tuple[Any, Any, Any]) -> None:
+    def _got(self, result: tuple[ModelFacts, FitResult, Device]) -> None:
         self.facts, self.fit, dev = result
         self.facts_label.setText(facts_text(self.facts))
         best = self.fit.best

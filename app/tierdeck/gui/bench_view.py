@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -19,7 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tierdeck.core.profiles import Profile
 from tierdeck.core.quickbench import BenchResult, quick_bench
+from tierdeck.core.servers.events import ServerStatus
 from tierdeck.gui.fonts import bold
 from tierdeck.gui.tasks import Task, TaskRunner
 
@@ -30,9 +31,9 @@ class BenchView(QWidget):
     def __init__(self, runner: TaskRunner, parent: QWidget | None = None):
         super().__init__(parent)
         self.runner = runner
-        self.profile: Any = None
+        self.profile: Profile | None = None
         self.tier: str | None = None
-        self.statuses: dict[str, Any] = {}
+        self.statuses: dict[str, ServerStatus] = {}
         self.bandwidth_for: Callable[[str], float | None] = lambda _t: None
         self.task: Task | None = None
         self.result: BenchResult | None = None
@@ -72,23 +73,23 @@ class BenchView(QWidget):
         lay.addWidget(self.table, 1)
         self._update_enabled()
 
-    def set_profile(self, profile: Any) -> None:
+    def set_profile(self, profile: Profile | None) -> None:
         self.profile = profile
 
     def select_tier(self, name: str) -> None:
         self.tier = name
         self._update_enabled()
 
-    def set_statuses(self, statuses: dict[str, Any]) -> None:
+    def set_statuses(self, statuses: dict[str, ServerStatus]) -> None:
         self.statuses = statuses
         self._update_enabled()
 
-    def _status(self) -> Any:
+    def _status(self) -> ServerStatus | None:
         return self.statuses.get(self.tier) if self.tier else None
 
     def _update_enabled(self) -> None:
         st = self._status()
-        ready = st is not None and st.state == "ready" and bool(getattr(st, "base_url", None))
+        ready = st is not None and st.state == "ready" and bool(st.base_url)
         running = self.task is not None
         self.run_button.setEnabled(ready and not running)
         self.cancel_button.setEnabled(running)
@@ -101,7 +102,7 @@ class BenchView(QWidget):
         st = self._status()
         if st is None or st.state != "ready" or self.task is not None:
             return None
-        tier = self.profile.tiers.get(self.tier) if self.profile else None
+        tier = self.profile.tiers.get(self.tier) if self.profile and self.tier else None
         self.table.setRowCount(0)
         self.summary.setText("running…")
         self.progress.setRange(0, self.n.value())
@@ -109,7 +110,7 @@ class BenchView(QWidget):
         self.task = self.runner.submit(
             f"benchmark {self.tier}", quick_bench, st.base_url,
             n=self.n.value(), max_tokens=self.max_tokens.value(),
-            api_key=getattr(tier, "api_key", None), model=getattr(st, "alias", None),
+            api_key=tier.api_key if tier is not None else None, model=st.alias,
             bandwidth_tps=self.bandwidth_for(self.tier),
             on_done=self._done, on_error=self._failed,
             on_progress=lambda p: self.progress.setValue(p[0] if isinstance(p, tuple) else p),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from tierdeck.core.profiles import Tier
+from tierdeck.core.servers.events import ServerStatus
+from tierdeck.core.servers.memlog import LoadedMemory
 from tierdeck.core.units import fmt_bytes
 
 BUSY_STATES = ("starting", "stopping")
@@ -27,14 +29,11 @@ def fmt_cache(k: str, v: str) -> str:
     return f"KV {k}" if k == v else f"K {k} / V {v}"
 
 
-def loaded_total(loaded: Any) -> int | None:
-    """Bytes the server's load log reported (memlog.LoadedMemory.total), if parsed."""
+def loaded_total(loaded: LoadedMemory | None) -> int | None:
+    """Bytes the server's load log reported, if parsed (None and 0 both mean "not yet")."""
     if loaded is None:
         return None
-    v = getattr(loaded, "total", None)
-    if v is None and isinstance(loaded, dict):
-        v = loaded.get("total")
-    return int(v) if v else None
+    return loaded.total or None
 
 
 @dataclass
@@ -53,17 +52,17 @@ class CardModel:
     is_remote: bool
 
 
-def state_text(status: Any | None) -> tuple[str, str, int | None]:
+def state_text(status: ServerStatus | None) -> tuple[str, str, int | None]:
     if status is None:
         return "stopped", "stopped", None
-    state = getattr(status, "state", "stopped") or "stopped"
-    reason = getattr(status, "reason", None)
-    progress = getattr(status, "load_progress", None)
+    state = status.state or "stopped"
+    reason = status.reason
+    progress = status.load_progress
     pct = None if progress is None else max(0, min(100, int(round(progress * 100))))
     if state == "starting":
         text = f"loading {pct}%" if pct is not None else "loading…"
     elif state == "ready":
-        port = getattr(status, "port", None)
+        port = status.port
         text = f"ready on :{port}" if port else "ready"
     elif state in ("crashed", "failed"):
         text = f"{state}: {reason}" if reason else state
@@ -73,8 +72,8 @@ def state_text(status: Any | None) -> tuple[str, str, int | None]:
 
 
 def card_model(
-    tier: Any,
-    status: Any | None = None,
+    tier: Tier,
+    status: ServerStatus | None = None,
     *,
     planned_bytes: int | None = None,
     tokens_per_s: float | None = None,
@@ -85,13 +84,13 @@ def card_model(
     state, text, pct = state_text(status)
     if error and state in ("stopped", "failed"):
         state, text = "failed", f"failed: {error}"
-    is_remote = getattr(tier, "is_remote", False)
+    is_remote = tier.is_remote
     if is_remote:
         state, text, pct = "remote", "remote: served by the cloud, nothing to start", None
-    slot = getattr(tier, "slot", None)
+    slot = tier.slot
     title = tier.name + (f"  ·  {slot}" if slot and slot != tier.name else "")
     if is_remote:
-        details = f"remote: {getattr(tier, 'base_url', None) or 'cloud'}"
+        details = f"remote: {tier.base_url or 'cloud'}"
     else:
         details = " · ".join([
             f"{tier.parallel} × {fmt_ctx(tier.ctx_per_slot)}",
@@ -100,12 +99,12 @@ def card_model(
         ])
     planned = planned_bytes
     if planned is None and status is not None:
-        planned = getattr(status, "planned_bytes", None)
+        planned = status.planned_bytes
     if is_remote:
-        memory = f"cloud model {getattr(tier, 'model', '') or ''}".strip()
+        memory = f"cloud model {tier.model or ''}".strip()
     else:
         memory = f"planned {fmt_bytes(planned)}" if planned else "planned: —"
-    total = loaded_total(getattr(status, "loaded", None) if status is not None else None)
+    total = loaded_total(status.loaded if status is not None else None)
     if total and not is_remote:
         memory += f" · loaded {fmt_bytes(total)}"
     if is_remote or state in RUNNING_STATES:
@@ -118,7 +117,7 @@ def card_model(
     return CardModel(
         name=tier.name,
         title=title,
-        alias=getattr(tier, "alias", "") or "",
+        alias=tier.alias or "",
         details=details,
         memory=memory,
         state=state,

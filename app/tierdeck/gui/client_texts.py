@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tierdeck.core.clients import client_settings, litellm_yaml, profile_client_settings
+from tierdeck.core.profiles import Profile
+from tierdeck.core.servers.events import ServerStatus
 
 LIVE = ("starting", "ready")
 
 
-def client_texts(profile: Any, tier: str, statuses: dict[str, Any]) -> tuple[dict[str, str], str]:
+def client_texts(profile: Profile, tier: str, statuses: dict[str, ServerStatus]) -> tuple[dict[str, str], str]:
     """({"env", "dotenv", "litellm", "litellm_all"} -> text, one-line hint) for a tier."""
     if tier not in profile.tiers:
         return {}, ""
-    live = {n: s for n, s in statuses.items() if getattr(s, "state", None) in LIVE}
+    live = {n: s for n, s in statuses.items() if s.state in LIVE}
     cs = client_settings(profile.tiers[tier], profile, live.get(tier))
     everything = profile_client_settings(profile, list(live.values()))
     texts = {

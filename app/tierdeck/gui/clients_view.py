@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import (
@@ -15,6 +13,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tierdeck.core.profiles import Profile
+from tierdeck.core.servers.events import ServerStatus
 from tierdeck.gui.fonts import bold
 
 
@@ -24,9 +24,9 @@ class ClientsView(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.profile: Any = None
+        self.profile: Profile | None = None
         self.tier: str | None = None
-        self.statuses: dict[str, Any] = {}
+        self.statuses: dict[str, ServerStatus] = {}
         self.texts: dict[str, str] = {}
         lay = QVBoxLayout(self)
         self.title = QLabel("Select a tier")
@@ -55,11 +55,11 @@ class ClientsView(QWidget):
             self.views[key] = v
             self.buttons[key] = b
 
-    def set_profile(self, profile: Any) -> None:
+    def set_profile(self, profile: Profile | None) -> None:
         self.profile = profile
         self._render()
 
-    def set_statuses(self, statuses: dict[str, Any]) -> None:
+    def set_statuses(self, statuses: dict[str, ServerStatus]) -> None:
         self.statuses = statuses
         self._render()
 

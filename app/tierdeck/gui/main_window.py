@@ -6,7 +6,7 @@ It wires widgets to the core through the bridges; it decides nothing itself.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from tierdeck.core.profiles import Profile, ProfileEntry
+from tierdeck.core.servers.events import LogLine, ServerStatus, StateChanged, Step
 from tierdeck.core.settings import Settings
 from tierdeck.gui.bench_view import BenchView
 from tierdeck.gui.card_model import RUNNING_STATES
@@ -44,6 +45,9 @@ from tierdeck.gui.tiers_panel import TiersPanel
 from tierdeck.gui.tray import Tray
 from tierdeck.gui.window_state import window_settings
 
+if TYPE_CHECKING:
+    from tierdeck.core.servers.supervisor import Supervisor
+
 log = logging.getLogger("tierdeck.gui")
 
 
@@ -51,7 +55,7 @@ class MainWindow(QMainWindow):
     profile_loaded = Signal(str)
     quit_requested = Signal()
 
-    def __init__(self, settings: Settings | None = None, supervisor: Any = None,
+    def __init__(self, settings: Settings | None = None, supervisor: Supervisor | None = None,
                  *, start_sampler: bool = True, tray: bool = True, profile: str | None = None):
         super().__init__()
         self.settings = settings or Settings()
@@ -240,7 +244,7 @@ class MainWindow(QMainWindow):
             st.display if st else None,
         )
 
-    def _statuses_changed(self, statuses: dict[str, Any]) -> None:
+    def _statuses_changed(self, statuses: dict[str, ServerStatus]) -> None:
         self._refresh_cards()
         if self.tiers.current:
             self._show_log_of(self.tiers.current)
@@ -250,7 +254,7 @@ class MainWindow(QMainWindow):
             self.tray.set_statuses(mine)
         self.bench.set_statuses(mine)
 
-    def statuses_of_profile(self) -> dict[str, Any]:
+    def statuses_of_profile(self) -> dict[str, ServerStatus]:
         if self.profile is None:
             return {}
         return self.bridge.profile_statuses(self.profile.name)
@@ -278,10 +282,9 @@ class MainWindow(QMainWindow):
             self._refresh_cards()
         log.warning("%s %s failed: %s", op, tier, msg)
 
-    def _supervisor_event(self, ev: Any) -> None:
-        msg = getattr(ev, "message", None)
-        if msg and hasattr(ev, "action"):  # a Step of up/switch/down
-            self.statusBar().showMessage(msg, 8000)
+    def _supervisor_event(self, ev: StateChanged | LogLine | Step) -> None:
+        if isinstance(ev, Step) and ev.message:  # a step of up/switch/down
+            self.statusBar().showMessage(ev.message, 8000)
 
     def _busy_changed(self, n: int) -> None:
         ops = [f"{t.name}" for t in self.runner.active if not t.name.startswith(("status", "tail", "detect", "list"))]

@@ -4,29 +4,30 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal
 
-from tierdeck.core.metrics import MetricsStore, Sampler, Target
+from tierdeck.core.metrics import MetricsStore, Sample, Sampler, Target
+from tierdeck.core.servers.events import ServerStatus
 from tierdeck.gui.card_model import loaded_total
 from tierdeck.gui.supervisor_bridge import SupervisorBridge
 
 log = logging.getLogger("tierdeck.gui.metrics")
 
 
-def targets_from(statuses: dict[str, Any]) -> list[Target]:
+def targets_from(statuses: dict[str, ServerStatus]) -> list[Target]:
     out = []
     for s in statuses.values():
-        if getattr(s, "state", None) not in ("starting", "ready") or not getattr(s, "base_url", None):
+        if s.state not in ("starting", "ready") or not s.base_url:
             continue
         out.append(Target(
             name=s.tier,
             base_url=s.base_url,
-            pid=getattr(s, "pid", None),
+            pid=s.pid,
             api_key=s.api_key,
-            planned_bytes=getattr(s, "planned_bytes", None),
-            loaded_bytes=loaded_total(getattr(s, "loaded", None)),
+            planned_bytes=s.planned_bytes,
+            loaded_bytes=loaded_total(s.loaded),
         ))
     return out
 
@@ -44,12 +45,12 @@ class MetricsBridge(QObject):
         # Read by the sampler thread: replaced as a whole, never mutated in place.
         self._targets: list[Target] = []
         self.sampler: Sampler | None = None
-        self._unsub = None
-        self.latest: Any = None
+        self._unsub: Callable[[], None] | None = None
+        self.latest: Sample | None = None
         self._from_worker.connect(self._on_sample, Qt.ConnectionType.QueuedConnection)
         bridge.statuses_changed.connect(self._update_targets)
 
-    def _update_targets(self, statuses: dict[str, Any]) -> None:
+    def _update_targets(self, statuses: dict[str, ServerStatus]) -> None:
         self._targets = targets_from(statuses)
 
     def targets(self) -> list[Target]:
@@ -65,7 +66,7 @@ class MetricsBridge(QObject):
     def stop(self) -> None:
         if self.sampler is None:
             return
-        if callable(self._unsub):
+        if self._unsub is not None:
             self._unsub()
         self.sampler.stop()
         self.sampler = None
@@ -77,7 +78,7 @@ class MetricsBridge(QObject):
         if self.sampler is not None:
             self.sampler.set_interval(interval_s)
 
-    def _on_sample(self, sample: Any) -> None:
+    def _on_sample(self, sample: Sample) -> None:
         self.latest = sample
         self.sampled.emit(sample)
 

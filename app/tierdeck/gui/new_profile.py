@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 from ruamel.yaml import YAML
 
 from tierdeck.core.fsutil import atomic_write_text
 from tierdeck.core.paths import app_dirs, ensure_dir
+from tierdeck.core.planner import Estimate
 from tierdeck.core.profiles import Profile, ProfileError, profile_from_text
 
 
@@ -20,9 +20,9 @@ def profile_name_for(model_path: Path) -> str:
     return name or "my-model"
 
 
-def new_profile_text(name: str, model_path: Path, tier: str, alias: str, estimate: Any | None,
+def new_profile_text(name: str, model_path: Path, tier: str, alias: str, estimate: Estimate | None,
                      thinking: bool | None = None, description: str = "") -> str:
-    body: dict[str, Any] = {"model": str(model_path), "alias": alias}
+    body: dict[str, str | int | bool] = {"model": str(model_path), "alias": alias}
     if thinking is not None:
         body["thinking"] = thinking
     if estimate is not None:
@@ -32,7 +32,7 @@ def new_profile_text(name: str, model_path: Path, tier: str, alias: str, estimat
             body["cache_type"] = estimate.type_k
         else:
             body["cache_type_k"], body["cache_type_v"] = estimate.type_k, estimate.type_v
-        if getattr(estimate, "n_cpu_moe", 0):
+        if estimate.n_cpu_moe:
             body["n_cpu_moe"] = int(estimate.n_cpu_moe)
     else:
         body["ctx_per_slot"] = "auto"

@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
+from tierdeck.core.hardware import Device
+from tierdeck.core.planner import Estimate
 from tierdeck.core.units import fmt_bytes
 
-# (attribute of Estimate, label, RGB) in stacking order
-PARTS = (
-    ("weights_bytes", "weights", (66, 133, 244)),
-    ("kv_bytes", "KV cache", (52, 168, 83)),
-    ("recurrent_bytes", "recurrent", (0, 172, 193)),
-    ("compute_bytes", "compute", (251, 188, 5)),
-    ("output_bytes", "output", (255, 112, 67)),
-    ("overhead_bytes", "overhead", (171, 71, 188)),
-)
 FREE_RGB = (160, 166, 172)
 ZOOM_BELOW = 0.02  # under 2% of the device, segments would be invisible slivers
 
@@ -39,25 +31,36 @@ class BarModel:
     zoomed: bool = False  # the plan is too small to see against the device: bar shows it alone
 
 
-def bar_model(title: str, estimate: Any | None, device: Any | None) -> BarModel:
+def parts_of(est: Estimate) -> list[tuple[str, int, tuple[int, int, int]]]:
+    """(label, bytes, RGB) of each part of a plan, in stacking order."""
+    return [
+        ("weights", est.weights_bytes, (66, 133, 244)),
+        ("KV cache", est.kv_bytes, (52, 168, 83)),
+        ("recurrent", est.recurrent_bytes, (0, 172, 193)),
+        ("compute", est.compute_bytes, (251, 188, 5)),
+        ("output", est.output_bytes, (255, 112, 67)),
+        ("overhead", est.overhead_bytes, (171, 71, 188)),
+    ]
+
+
+def bar_model(title: str, estimate: Estimate | None, device: Device | None) -> BarModel:
     segs: list[Segment] = []
     used = 0
     if estimate is not None:
-        for attr, label, rgb in PARTS:
-            n = int(getattr(estimate, attr, 0) or 0)
+        for label, n, rgb in parts_of(estimate):
             if n > 0:
                 segs.append(Segment(label, n, rgb))
                 used += n
-    total = int(getattr(device, "total_bytes", 0) or 0)
-    budget = getattr(estimate, "budget_bytes", None) if estimate is not None else None
+    total = device.total_bytes if device is not None else 0
+    budget = estimate.budget_bytes if estimate is not None else None
     if budget is None and device is not None:
-        budget = getattr(device, "budget_bytes", None)
+        budget = device.budget_bytes
     # Free = what the budget leaves after the plan (never negative: overflow shows past the line).
     free = max(0, (budget or 0) - used)
     if free:
         segs.append(Segment("free", free, FREE_RGB))
     capacity = max(total, used + free, budget or 0, 1)
-    fits = getattr(estimate, "fits", None) if estimate is not None else None
+    fits = estimate.fits if estimate is not None else None
     legend = [f"{s.label} {fmt_bytes(s.bytes)}" for s in segs]
     if 0 < used < capacity * ZOOM_BELOW:
         share = 100 * used / (budget or capacity)
@@ -67,43 +70,40 @@ def bar_model(title: str, estimate: Any | None, device: Any | None) -> BarModel:
     return BarModel(title, segs, capacity, budget, free, fits, legend)
 
 
-def verdict_text(estimate: Any | None) -> str:
+def verdict_text(estimate: Estimate | None) -> str:
     if estimate is None:
         return "no plan yet"
-    total = getattr(estimate, "total_bytes", 0)
-    budget = getattr(estimate, "budget_bytes", 0)
-    if getattr(estimate, "fits", False):
+    total = estimate.total_bytes
+    budget = estimate.budget_bytes
+    if estimate.fits:
         return f"fits: {fmt_bytes(total)} of {fmt_bytes(budget)} budget ({fmt_bytes(budget - total)} spare)"
     return (f"does not fit: needs {fmt_bytes(total)}, budget {fmt_bytes(budget)} "
             f"— short by {fmt_bytes(total - budget)}")
 
 
-def alternative_text(est: Any) -> str:
-    ctx = getattr(est, "ctx_per_slot", None)
-    par = getattr(est, "parallel", None)
-    tk, tv = getattr(est, "type_k", "?"), getattr(est, "type_v", "?")
+def alternative_text(est: Estimate) -> str:
+    tk, tv = est.type_k, est.type_v
     cache = tk if tk == tv else f"{tk}/{tv}"
-    moe = getattr(est, "n_cpu_moe", 0)
-    extra = f", --n-cpu-moe {moe}" if moe else ""
-    return (f"{par} × {ctx} tokens, KV {cache}{extra}: "
-            f"{fmt_bytes(getattr(est, 'total_bytes', None))}")
+    extra = f", --n-cpu-moe {est.n_cpu_moe}" if est.n_cpu_moe else ""
+    return (f"{est.parallel} × {est.ctx_per_slot} tokens, KV {cache}{extra}: "
+            f"{fmt_bytes(est.total_bytes)}")
 
 
 TIER_RGB = ((66, 133, 244), (52, 168, 83), (251, 188, 5), (171, 71, 188), (0, 172, 193),
             (255, 112, 67))
 
 
-def group_bar_model(title: str, named: list[tuple[str, Any]], device: Any,
+def group_bar_model(title: str, named: list[tuple[str, Estimate]], device: Device,
                     budget_bytes: int | None = None) -> BarModel:
     """One segment per co-resident tier (its whole plan), then free, against the budget."""
-    segs = [Segment(name, int(getattr(e, "total_bytes", 0) or 0), TIER_RGB[i % len(TIER_RGB)])
+    segs = [Segment(name, e.total_bytes, TIER_RGB[i % len(TIER_RGB)])
             for i, (name, e) in enumerate(named)]
     used = sum(sg.bytes for sg in segs)
-    budget = budget_bytes if budget_bytes is not None else getattr(device, "budget_bytes", None)
+    budget = budget_bytes if budget_bytes is not None else device.budget_bytes
     free = max(0, (budget or 0) - used)
     if free:
         segs.append(Segment("free", free, FREE_RGB))
-    capacity = max(int(getattr(device, "total_bytes", 0) or 0), used + free, budget or 0, 1)
+    capacity = max(device.total_bytes, used + free, budget or 0, 1)
     fits = used <= (budget or 0)
     legend = [f"{sg.label} {fmt_bytes(sg.bytes)}" for sg in segs]
     if 0 < used < capacity * ZOOM_BELOW:

@@ -8,7 +8,6 @@ Apply writes the tier back to its profile through ProfileEditor (comments kept).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
@@ -27,7 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tierdeck.core.gguf import ModelFacts
 from tierdeck.core.hardware import Detection, Device
+from tierdeck.core.planner import Estimate, FitResult, MultiPlan, PlanRequest
 from tierdeck.core.profiles import Profile, ProfileEditor, Tier
 from tierdeck.core.profiles.schema import CACHE_TYPES
 from tierdeck.core.servers.tierplan import plan_request
@@ -56,7 +57,7 @@ def ctx_steps(max_ctx: int) -> list[int]:
     return sorted(set(s for s in steps if s <= max(max_ctx, 256)))
 
 
-def read_model_facts(tier: Tier) -> Any:
+def read_model_facts(tier: Tier) -> ModelFacts:
     from tierdeck.core.demo import demo_model_path, ensure_demo_model  # noqa: PLC0415
     from tierdeck.core.gguf import read_facts  # noqa: PLC0415
 
@@ -65,7 +66,7 @@ def read_model_facts(tier: Tier) -> Any:
     return read_facts(tier.model_path)
 
 
-def tier_request(tier: Tier) -> Any:
+def tier_request(tier: Tier) -> PlanRequest:
     return plan_request(tier, tier.ctx_per_slot)
 
 
@@ -109,11 +110,12 @@ class PlanView(QWidget):
         self.tier: Tier | None = None
         self.edited: Tier | None = None
         self.detection: Detection | None = None
-        self.facts: dict[str, Any] = {}  # model path -> ModelFacts (or an error string)
-        self.estimate: Any = None
+        # model path -> ModelFacts, an error string, or None while it is being read
+        self.facts: dict[str, ModelFacts | str | None] = {}
+        self.estimate: Estimate | None = None
         self._planned: dict[str, int | None] = {}
-        self._estimates: dict[str, Any] = {}  # tier -> Estimate of its saved settings
-        self.group_plan: Any = None
+        self._estimates: dict[str, Estimate] = {}  # tier -> Estimate of its saved settings
+        self.group_plan: MultiPlan | None = None
         self._fit_gen = 0
         self._alt_key: tuple | None = None
         self._auto_gen = 0
@@ -268,13 +270,13 @@ class PlanView(QWidget):
                            on_done=lambda f, k=key: self._got_facts(k, f),
                            on_error=lambda m, k=key: self._got_facts(k, m))
 
-    def _got_facts(self, key: str, facts: Any) -> None:
+    def _got_facts(self, key: str, facts: ModelFacts | str) -> None:
         self.facts[key] = facts
         self._plan_all_tiers()
         if self.tier is not None and str(self.tier.model_path) == key:
             self._facts_ready()
 
-    def current_facts(self) -> Any:
+    def current_facts(self) -> ModelFacts | None:
         if self.tier is None or self.tier.model_path is None:
             return None
         f = self.facts.get(str(self.tier.model_path))
@@ -393,7 +395,7 @@ class PlanView(QWidget):
             return
         self._show_estimate(est, t, dev)
 
-    def _got_auto(self, gen: int, fit: Any, t: Tier, dev: Device) -> None:
+    def _got_auto(self, gen: int, fit: FitResult, t: Tier, dev: Device) -> None:
         if gen != self._auto_gen:
             return
         if fit.best is None:
@@ -411,7 +413,7 @@ class PlanView(QWidget):
         self._sync_slider(fit.best.ctx_per_slot)
         self._show_estimate(fit.best, t, dev, auto=True)
 
-    def _show_estimate(self, est: Any, t: Tier, dev: Device, auto: bool = False) -> None:
+    def _show_estimate(self, est: Estimate, t: Tier, dev: Device, auto: bool = False) -> None:
         self.estimate = est
         ctx = est.ctx_per_slot if auto else t.ctx_per_slot
         bm = bar_model(f"{dev.name}: {t.name} {t.parallel} × {ctx} tokens"
@@ -421,10 +423,10 @@ class PlanView(QWidget):
         text = verdict_text(est)
         self.verdict.setText(text)
         set_text_color(self.verdict, QColor(46, 155, 67) if est.fits else QColor(208, 60, 60))
-        notes = list(getattr(est, "notes", []) or [])
+        notes = list(est.notes)
         if auto:
             notes.insert(0, f"context per slot: auto — the planner picks {est.ctx_per_slot} tokens")
-        if getattr(est, "speed_tokens_per_s", None):
+        if est.speed_tokens_per_s:
             notes.append(f"generation ≤ {est.speed_tokens_per_s:.0f} tok/s ({est.speed_note})")
         self.notes.setText("\n".join(notes))
         self._plan_group(t, dev)
@@ -441,7 +443,7 @@ class PlanView(QWidget):
             self._alt_key = key
             self._find_alternatives(self.current_facts(), t, dev)
 
-    def _find_alternatives(self, facts: Any, tier: Tier, dev: Device) -> None:
+    def _find_alternatives(self, facts: ModelFacts | None, tier: Tier, dev: Device) -> None:
         from tierdeck.core.planner import fit_context  # noqa: PLC0415
 
         self._fit_gen += 1
@@ -450,11 +452,11 @@ class PlanView(QWidget):
                            on_done=lambda r, g=gen: self._got_fit(g, r),
                            on_error=lambda m: self.message.emit(f"fit check failed: {m}", 8000))
 
-    def _got_fit(self, gen: int, fit: Any) -> None:
+    def _got_fit(self, gen: int, fit: FitResult) -> None:
         if gen != self._fit_gen:
             return  # the sliders moved since: a newer check is on its way
         self.alternatives.clear()
-        options = ([fit.best] if fit.best is not None else []) + list(fit.alternatives or [])
+        options = ([fit.best] if fit.best is not None else []) + list(fit.alternatives)
         seen = set()
         for est in options:
             key = (est.ctx_per_slot, est.parallel, est.type_k, est.type_v)
@@ -517,7 +519,7 @@ class PlanView(QWidget):
 
     def bandwidth_tps(self, tier: str) -> float | None:
         est = self._estimates.get(tier)
-        return getattr(est, "speed_tokens_per_s", None) if est is not None else None
+        return est.speed_tokens_per_s if est is not None else None
 
     def _plan_group(self, edited: Tier, dev: Device) -> None:
         """The co-resident group of the tier, with this tier as edited: does it all fit?"""

@@ -8,11 +8,19 @@ the callbacks as queued signals, so every widget update happens on the UI thread
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
+from tierdeck.core.profiles import Profile
+from tierdeck.core.servers.events import LogLine, ServerStatus, StateChanged, Step
 from tierdeck.gui.tasks import Task, TaskRunner
+
+if TYPE_CHECKING:
+    from tierdeck.core.servers.supervisor import Supervisor
+
+Event = StateChanged | LogLine | Step
 
 log = logging.getLogger("tierdeck.gui.bridge")
 
@@ -25,18 +33,18 @@ class SupervisorBridge(QObject):
     op_failed = Signal(str, str, str)  # operation, tier, one-line message
     _from_worker = Signal(object)
 
-    def __init__(self, supervisor: Any, runner: TaskRunner, poll_ms: int = 1000,
+    def __init__(self, supervisor: Supervisor, runner: TaskRunner, poll_ms: int = 1000,
                  parent: QObject | None = None):
         super().__init__(parent)
         self.sup = supervisor
         self.runner = runner
-        self.statuses: dict[str, Any] = {}  # "profile/tier" -> ServerStatus
+        self.statuses: dict[str, ServerStatus] = {}  # "profile/tier" -> status
         self.busy: dict[str, Task] = {}  # tier -> running operation
         self._status_pending = False
         self._status_again = False
         self.forward_log_lines = False
         self._from_worker.connect(self._on_event, Qt.ConnectionType.QueuedConnection)
-        self._unsubscribe = supervisor.subscribe(self._forward)
+        self._unsubscribe: Callable[[], None] | None = supervisor.subscribe(self._forward)
         self._poll = QTimer(self)
         self._poll.setInterval(poll_ms)
         self._poll.timeout.connect(self.refresh)
@@ -44,15 +52,15 @@ class SupervisorBridge(QObject):
         self.refresh()
 
     # ---- events and status -------------------------------------------------------------
-    def _forward(self, ev: Any) -> None:
+    def _forward(self, ev: Event) -> None:
         """Runs on a supervisor thread. Log lines stay there: the log view tails the file,
         and a load can print thousands of lines the UI thread need not wake up for."""
-        if self.forward_log_lines or not hasattr(ev, "line"):
+        if self.forward_log_lines or not isinstance(ev, LogLine):
             self._from_worker.emit(ev)
 
-    def _on_event(self, ev: Any) -> None:
+    def _on_event(self, ev: Event) -> None:
         self.event.emit(ev)
-        if not hasattr(ev, "line"):
+        if not isinstance(ev, LogLine):
             self.refresh()
 
     def refresh(self) -> None:
@@ -64,7 +72,7 @@ class SupervisorBridge(QObject):
         self.runner.submit("status", self.sup.status, on_done=self._got_status,
                            on_error=self._status_failed)
 
-    def _got_status(self, statuses: list[Any]) -> None:
+    def _got_status(self, statuses: list[ServerStatus]) -> None:
         self._status_pending = False
         self.statuses = {f"{s.profile}/{s.tier}": s for s in statuses}
         self.statuses_changed.emit(self.statuses)
@@ -76,7 +84,7 @@ class SupervisorBridge(QObject):
         self._status_pending = False
         log.warning("status failed: %s", msg)
 
-    def profile_statuses(self, profile: str) -> dict[str, Any]:
+    def profile_statuses(self, profile: str) -> dict[str, ServerStatus]:
         """tier -> ServerStatus for one profile."""
         return {s.tier: s for s in self.statuses.values() if s.profile == profile}
 
@@ -87,10 +95,10 @@ class SupervisorBridge(QObject):
                 and (profile is None or s.profile == profile)]
 
     # ---- operations -------------------------------------------------------------------
-    def _op(self, op: str, tier: str, fn, *args: Any) -> Task:
+    def _op(self, op: str, tier: str, fn: Callable[..., object], *args: Any) -> Task:
         self.op_started.emit(op, tier)
 
-        def done(_r: Any) -> None:
+        def done(_r: object) -> None:
             self.busy.pop(tier, None)
             self.op_finished.emit(op, tier)
             self.refresh()
@@ -105,15 +113,15 @@ class SupervisorBridge(QObject):
         self.refresh()
         return task
 
-    def start(self, profile: Any, tier: str) -> Task:
+    def start(self, profile: Profile, tier: str) -> Task:
         return self._op("start", tier, self.sup.up, profile, [tier])
 
-    def switch(self, profile: Any, tier: str) -> Task:
+    def switch(self, profile: Profile, tier: str) -> Task:
         return self._op("switch", tier, self.sup.switch, profile, tier)
 
-    def activate(self, profile: Any, tier: str) -> Task:
+    def activate(self, profile: Profile, tier: str) -> Task:
         """One click: start the tier; the supervisor stops its swap partner first."""
-        name = getattr(profile, "name", str(profile))
+        name = profile.name
         others = [k for k in self.running(name) if k != f"{name}/{tier}"]
         if others:
             return self.switch(profile, tier)

@@ -30,6 +30,7 @@ class TierCard(QFrame):
         self.setObjectName("TierCard")
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.model: CardModel | None = None
+        self.is_selected = False
         lay = QVBoxLayout(self)
         lay.setContentsMargins(10, 8, 10, 8)
         lay.setSpacing(3)
@@ -106,7 +107,7 @@ class TierCard(QFrame):
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         pal = self.palette()
-        sel = getattr(self, "is_selected", False)
+        sel = self.is_selected
         pen = QPen(pal.color(QPalette.ColorRole.Highlight if sel else QPalette.ColorRole.Mid),
                    2 if sel else 1)
         p.setPen(pen)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGroupBox, QScrollArea, QVBoxLayout, QWidget
 
+from tierdeck.core.profiles import Tier
+from tierdeck.core.servers.events import ServerStatus
 from tierdeck.gui.card_model import RUNNING_STATES, card_model
 from tierdeck.gui.tier_card import TierCard
 
@@ -30,11 +30,11 @@ class TiersPanel(QGroupBox):
         self.scroll.setWidget(inner)
         outer.addWidget(self.scroll)
         self.cards: dict[str, TierCard] = {}
-        self.tiers: dict[str, Any] = {}
+        self.tiers: dict[str, Tier] = {}
         self.partners: dict[str, list[str]] = {}
         self.current: str | None = None
 
-    def set_tiers(self, tiers: dict[str, Any], swap_partners: dict[str, list[str]] | None = None) -> None:
+    def set_tiers(self, tiers: dict[str, Tier], swap_partners: dict[str, list[str]] | None = None) -> None:
         """swap_partners: tier -> the tiers it swaps with (starting it stops them)."""
         self.partners = dict(swap_partners or {})
         for card in self.cards.values():
@@ -67,13 +67,13 @@ class TiersPanel(QGroupBox):
 
     def refresh(
         self,
-        statuses: dict[str, Any],
+        statuses: dict[str, ServerStatus],
         speeds: dict[str, float | None],
         planned: dict[str, int | None],
         busy: set[str],
         errors: dict[str, str] | None = None,
     ) -> None:
-        running = {n for n, s in statuses.items() if getattr(s, "state", None) in RUNNING_STATES}
+        running = {n for n, s in statuses.items() if s.state in RUNNING_STATES}
         for name, card in self.cards.items():
             tier = self.tiers[name]
             m = card_model(

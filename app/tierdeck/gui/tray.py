@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
+from tierdeck.core.profiles import Profile
+from tierdeck.core.servers.events import ServerStatus
 from tierdeck.gui.card_model import RUNNING_STATES
 from tierdeck.gui.icon import app_icon
 
@@ -14,9 +16,9 @@ if TYPE_CHECKING:
     from tierdeck.gui.main_window import MainWindow
 
 
-def tray_state(statuses: dict[str, Any]) -> str | None:
+def tray_state(statuses: dict[str, ServerStatus]) -> str | None:
     """The one state the icon shows: a crash beats loading beats ready."""
-    states = {getattr(s, "state", None) for s in statuses.values()}
+    states = {s.state for s in statuses.values()}
     for s in ("crashed", "failed", "starting", "stopping", "ready"):
         if s in states:
             return s
@@ -32,7 +34,7 @@ class Tray:
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._activated)
         self.tiers: list[str] = []
-        self.statuses: dict[str, Any] = {}
+        self.statuses: dict[str, ServerStatus] = {}
         self._rebuild()
         if self.available:
             self.icon.show()
@@ -41,13 +43,13 @@ class Tray:
         if reason == QSystemTrayIcon.ActivationReason.Trigger:
             self.window.bring_to_front()
 
-    def set_profile(self, profile: Any) -> None:
+    def set_profile(self, profile: Profile) -> None:
         self.tiers = [t.name for t in profile.tiers.values() if not t.is_remote]
         self._rebuild()
 
-    def set_statuses(self, statuses: dict[str, Any]) -> None:
-        changed = {n: getattr(s, "state", None) for n, s in statuses.items()} != {
-            n: getattr(s, "state", None) for n, s in self.statuses.items()}
+    def set_statuses(self, statuses: dict[str, ServerStatus]) -> None:
+        changed = {n: s.state for n, s in statuses.items()} != {
+            n: s.state for n, s in self.statuses.items()}
         self.statuses = statuses
         if not changed:
             return  # rebuilding an open menu every second would close it under the user
@@ -55,7 +57,7 @@ class Tray:
         st = tray_state(statuses)
         self.icon.setIcon(app_icon(st) if st else app_icon())
         self.icon.setToolTip("TierDeck\n" + "\n".join(
-            f"{n}: {getattr(s, 'state', '?')}" for n, s in statuses.items()) or "TierDeck")
+            f"{n}: {s.state}" for n, s in statuses.items()) or "TierDeck")
 
     def _rebuild(self) -> None:
         m = self.menu
@@ -66,7 +68,7 @@ class Tray:
         m.addSeparator()
         for i, name in enumerate(self.tiers):
             st = self.statuses.get(name)
-            state = getattr(st, "state", "stopped") if st else "stopped"
+            state = st.state if st else "stopped"
             a = QAction(f"{name}  [{state}]", m)
             if i < 9:
                 a.setShortcut(f"Ctrl+{i + 1}")

@@ -3,6 +3,9 @@
 Sampling and drawing are decoupled: the sampler thread only appends to the store; one
 QTimer on the UI thread checks the store's version (the dirty flag) and redraws at most
 `redraw_ms` apart. The widget reads the store only from that timer and from the UI thread.
+
+Background, axes, titles and legend text follow the widget's palette (pyqtgraph's own default
+is white on black), and follow it again whenever the palette changes (a theme switch).
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -45,6 +49,7 @@ REDRAW_MS = 250
 class ChartsWidget(QWidget):
     redrawn = Signal()  # after each redraw (tests, screenshot tools)
     exported = Signal(str, str)  # (path, error or ""), after export_csv finishes
+    _coloured = False  # a class default: palette events can come before _build has run
 
     def __init__(self, store: MetricsStore, parent: QWidget | None = None, *,
                  redraw_ms: int = REDRAW_MS, window_s: float = 600.0):
@@ -117,6 +122,8 @@ class ChartsWidget(QWidget):
         self._mouse_proxy = pg.SignalProxy(
             self.graphics.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved
         )
+        self.apply_palette()
+        self._coloured = True
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -126,6 +133,35 @@ class ChartsWidget(QWidget):
 
     def _window_index(self, seconds: float) -> int:
         return min(range(len(WINDOWS)), key=lambda i: abs(WINDOWS[i][1] - seconds))
+
+    # --- colours -----------------------------------------------------------------------
+    def apply_palette(self, palette: QPalette | None = None) -> None:
+        """Colour the charts from a palette (by default the widget's own): Base behind the
+        plots, Text for axes, ticks, titles and legend. Called again on every palette change."""
+        pal = palette if palette is not None else self.palette()
+        bg = pal.color(QPalette.ColorRole.Base)
+        fg = pal.color(QPalette.ColorRole.Text)
+        legend_bg = QColor(bg)
+        legend_bg.setAlpha(200)  # curves stay visible under the legend, its text stays readable
+        self.graphics.setBackground(bg)
+        for plot in self.plots.values():
+            for side in ("left", "bottom"):
+                axis = plot.getAxis(side)
+                axis.setPen(fg)  # axis line, ticks and (at the grid's alpha) grid lines
+                axis.setTextPen(fg)  # tick labels and the unit label
+            plot.titleLabel.setAttr("color", fg)
+            plot.titleLabel.setText(plot.titleLabel.text)
+            legend = plot.legend
+            if legend is not None:
+                legend.setBrush(legend_bg)
+                legend.setLabelTextColor(fg)
+                for _sample, label in legend.items:
+                    label.setText(label.text)  # setLabelTextColor does not re-render them
+
+    def changeEvent(self, e: QEvent) -> None:  # noqa: N802 - Qt override
+        if e.type() == QEvent.Type.PaletteChange and self._coloured:
+            self.apply_palette()
+        super().changeEvent(e)
 
     # --- public controls ---------------------------------------------------------------
     @property
