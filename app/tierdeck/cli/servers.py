@@ -132,21 +132,6 @@ def _print_step(step) -> None:
     print(f"[{step.tier}] {step.message}", flush=True)
 
 
-def _loaded_total(loaded) -> int | None:
-    if loaded is None:
-        return None
-    for attr in ("total_bytes", "total"):
-        v = getattr(loaded, attr, None)
-        if isinstance(v, int):
-            return v
-    d = loaded.to_dict() if hasattr(loaded, "to_dict") else loaded
-    if isinstance(d, dict):
-        for k in ("total_bytes", "total"):
-            if isinstance(d.get(k), int):
-                return d[k]
-    return None
-
-
 def _report(statuses) -> int:
     bad = [s for s in statuses if s.state != "ready"]
     for s in statuses:
@@ -154,7 +139,7 @@ def _report(statuses) -> int:
             mem = ""
             if s.planned_bytes:
                 mem = f" (planned {fmt_bytes(s.planned_bytes)}"
-                lt = _loaded_total(s.loaded)
+                lt = (s.loaded.total if s.loaded else None)
                 mem += f", loaded {fmt_bytes(lt)})" if lt else ")"
             print(f"{s.tier}: ready at {s.base_url} model {s.alias}{mem}")
         else:
@@ -264,7 +249,7 @@ def cmd_status(args) -> int:
         return 0
     rows = [("TIER", "PROFILE", "STATE", "PID", "URL", "MODEL", "PLANNED", "LOADED", "NOTE")]
     for s in statuses:
-        lt = _loaded_total(s.loaded)
+        lt = (s.loaded.total if s.loaded else None)
         rows.append((
             s.tier, s.profile, s.state, str(s.pid or ""), s.base_url if s.running else "",
             s.alias, fmt_bytes(s.planned_bytes) if s.planned_bytes else "-",

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tierdeck.core.profiles.schema import Profile, Tier
+from tierdeck.core.servers.events import ServerStatus
 from tierdeck.core.servers.urls import connect_host
 
 FORMATS = ("shell", "dotenv", "json", "litellm")
@@ -59,7 +60,7 @@ def _dotenv_quote(v: str) -> str:
     return '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
 
 
-def client_settings(tier: Tier, profile: Profile | str, status: Any = None) -> ClientSettings:
+def client_settings(tier: Tier, profile: Profile | str, status: ServerStatus | None = None) -> ClientSettings:
     """Settings for one tier. status: its ServerStatus when running (gives the real port)."""
     pname = profile if isinstance(profile, str) else profile.name
     notes: list[str] = []
@@ -79,7 +80,7 @@ def client_settings(tier: Tier, profile: Profile | str, status: Any = None) -> C
             litellm["litellm_params"]["api_base"] = base
         return ClientSettings(tier.name, pname, base, model, env, litellm, notes)
 
-    port = getattr(status, "port", None) or tier.port
+    port = (status.port if status is not None else None) or tier.port
     if port is None:
         port_text = "PORT"
         notes.append(f"{tier.name} uses port: auto; the port is known once it runs "
@@ -103,10 +104,9 @@ def client_settings(tier: Tier, profile: Profile | str, status: Any = None) -> C
     return ClientSettings(tier.name, pname, base, tier.alias, env, litellm, notes)
 
 
-def profile_client_settings(profile: Profile, statuses: list | None = None) -> list[ClientSettings]:
+def profile_client_settings(profile: Profile, statuses: list[ServerStatus] | None = None) -> list[ClientSettings]:
     """One entry per tier of a profile, with real ports for the ones running."""
-    by_tier = {getattr(s, "tier", None): s for s in (statuses or [])
-               if getattr(s, "profile", None) == profile.name}
+    by_tier = {s.tier: s for s in (statuses or []) if s.profile == profile.name}
     return [client_settings(t, profile, by_tier.get(t.name)) for t in profile.tiers.values()]
 
 

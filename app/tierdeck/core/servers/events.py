@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field, replace
+
+from tierdeck.core.servers.memlog import LoadedMemory
 
 STATES = ("stopped", "starting", "ready", "stopping", "crashed", "failed")
 
@@ -27,7 +28,7 @@ class ServerStatus:
     log_path: str = ""
     log_tail: list[str] = field(default_factory=list)
     planned_bytes: int | None = None
-    loaded: Any = None  # tierdeck.core.servers.memlog.LoadedMemory once parsed
+    loaded: LoadedMemory | None = None  # what the load log reported, once parsed
     failure: dict | None = None  # classify.Failure.to_dict() for crashed/failed
     restarts: int = 0
     adopted: bool = False  # found in the registry, started by another TierDeck process
@@ -44,23 +45,10 @@ class ServerStatus:
         return self.state in ("starting", "ready", "stopping")
 
     def to_dict(self) -> dict:
-        d = asdict(self) if self.loaded is None else {
-            **{k: v for k, v in asdict(_no_loaded(self)).items()},
-            "loaded": _loaded_dict(self.loaded),
-        }
+        d = asdict(replace(self, loaded=None))
+        d["loaded"] = self.loaded.to_dict() if self.loaded is not None else None
         d.pop("api_key")
         return d
-
-
-def _no_loaded(s: ServerStatus) -> ServerStatus:
-    from dataclasses import replace  # noqa: PLC0415
-
-    return replace(s, loaded=None)
-
-
-def _loaded_dict(loaded: Any) -> Any:
-    to_dict = getattr(loaded, "to_dict", None)
-    return to_dict() if callable(to_dict) else loaded
 
 
 @dataclass(frozen=True)
