@@ -8,8 +8,7 @@ import time
 from urllib.parse import urlparse
 
 from tierdeck.cli import CliError
-from tierdeck.core.metrics import Sampler, Target
-from tierdeck.core.metrics.table import render_table
+from tierdeck.core.metrics.target import Target
 
 CLEAR = "\x1b[H\x1b[2J"
 
@@ -83,6 +82,10 @@ def run(args) -> int:
     count = args.count
     if count is None and (args.once or args.json):
         count = 1
+    # numpy, httpx and the Prometheus parser load only for `top`: other commands start faster.
+    from tierdeck.core.metrics import Sampler  # noqa: PLC0415
+    from tierdeck.core.metrics.table import render_table  # noqa: PLC0415
+
     sampler = Sampler(targets, interval_s=interval)
     out = sys.stdout
     live = count is None and out.isatty()

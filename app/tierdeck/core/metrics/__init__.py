@@ -6,43 +6,35 @@
     sampler.store.window(60)       # the last minute of every series, as numpy arrays
 """
 
-from tierdeck.core.metrics.devices import DeviceProbe
-from tierdeck.core.metrics.prom import MetricsParseError, parse_metrics
-from tierdeck.core.metrics.sampler import Sampler
-from tierdeck.core.metrics.samples import (
-    DOWN,
-    ERROR,
-    LOADING,
-    SLOW,
-    UP,
-    DeviceSample,
-    Sample,
-    ServerSample,
-    series_name,
-)
-from tierdeck.core.metrics.scraper import ServerScraper
-from tierdeck.core.metrics.slots import SlotInfo, parse_slots
-from tierdeck.core.metrics.store import MetricsStore, Window
-from tierdeck.core.metrics.target import Target
+import importlib
 
-__all__ = [
-    "DOWN",
-    "ERROR",
-    "LOADING",
-    "SLOW",
-    "UP",
-    "DeviceProbe",
-    "DeviceSample",
-    "MetricsParseError",
-    "MetricsStore",
-    "Sample",
-    "Sampler",
-    "ServerSample",
-    "ServerScraper",
-    "SlotInfo",
-    "Target",
-    "Window",
-    "parse_metrics",
-    "parse_slots",
-    "series_name",
-]
+# Names load on first use (PEP 562): `tierdeck plan` and friends import Target without
+# paying for numpy, httpx and the Prometheus parser.
+_WHERE = {
+    "DeviceProbe": "devices",
+    "MetricsParseError": "prom",
+    "parse_metrics": "prom",
+    "Sampler": "sampler",
+    "DOWN": "samples",
+    "ERROR": "samples",
+    "LOADING": "samples",
+    "SLOW": "samples",
+    "UP": "samples",
+    "DeviceSample": "samples",
+    "Sample": "samples",
+    "ServerSample": "samples",
+    "series_name": "samples",
+    "ServerScraper": "scraper",
+    "SlotInfo": "slots",
+    "parse_slots": "slots",
+    "MetricsStore": "store",
+    "Window": "store",
+    "Target": "target",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
