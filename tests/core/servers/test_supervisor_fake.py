@@ -73,3 +73,19 @@ def test_stop_cancels_a_load(tmp_path, fake_bin, supervisors):
     t.join(20)
     assert down.state == "stopped" and result["st"].state == "stopped"
     assert sup.registry.read() == {}
+
+
+def test_stop_between_plan_and_launch_starts_nothing(tmp_path, fake_bin, supervisors):
+    """down() arriving while up() is between planning and launching (the "start" step)."""
+    prof = fake_profile(tmp_path, "hang", load_timeout_s=60)
+    sup = supervisors(binary=fake_bin)
+    stopped = []
+
+    def on_step(step):
+        if step.action == "start":
+            stopped.extend(sup.down("x"))
+
+    [st] = sup.up(prof, on_step=on_step)
+    assert st.state == "stopped" and st.pid is None
+    assert [d.detail for d in stopped] == ["stopped before launch"]
+    assert sup.registry.read() == {}

@@ -403,25 +403,34 @@ class Supervisor:
         return s
 
     def _spawn(self, s: _Server) -> None:
-        s.parser = MemoryLogParser()
-        s.loaded = None
-        s.failure = None
-        s.reason = ""
-        s.stop_requested = False
-        s.timing_out = False
-        try:
-            fd = open_for_server(s.log_path)
-            s.tail = LogTail(s.log_path)
-            s.popen = proc_mod.spawn(s.command, s.env, fd)
-        except OSError as e:
-            with self._lock:
+        # Under the lock from the stop check to the registry entry: a down() that comes while
+        # a start is being prepared either stops it before launch or sees its pid.
+        with self._lock:
+            if s.stop_requested:
+                return
+            s.parser = MemoryLogParser()
+            s.loaded = None
+            s.failure = None
+            s.reason = ""
+            s.timing_out = False
+            try:
+                fd = open_for_server(s.log_path)
+                s.tail = LogTail(s.log_path)
+                s.popen = proc_mod.spawn(s.command, s.env, fd)
+            except OSError as e:
                 prev = s.state
                 s.failure = Failure("exited", "could not start llama-server",
                                     f"{s.command[0]}: {e.strerror or e}")
                 s.state, s.reason = "failed", s.failure.message
                 self._cond.notify_all()
-            self._emit([self._state_event(s, prev)])
-            return
+                event = self._state_event(s, prev)
+            else:
+                event = self._launched(s)
+        self._emit([event])
+        self._ensure_monitor()
+        self._wake.set()
+
+    def _launched(self, s: _Server) -> StateChanged:
         s.pid = s.popen.pid
         try:
             s.create_time = psutil.Process(s.pid).create_time()
@@ -430,22 +439,18 @@ class Supervisor:
         s.started_at = time.time()
         s.started_mono = time.monotonic()
         s.owner_pid = _self_pid()
-        entry = Entry(
+        self.registry.put(Entry(
             profile=s.profile, tier=s.tier_name, pid=s.pid, create_time=s.create_time,
             host=s.host, port=s.port, alias=s.alias, command=s.command, display=s.display,
             started_at=s.started_at, log_path=str(s.log_path), profile_path=s.profile_path,
             model_path=str(s.tier.model_path) if s.tier else "",
             planned_bytes=s.planned_bytes, plan=s.plan, api_key_set=s.api_key_set,
             owner_pid=s.owner_pid, restarts=s.restarts,
-        )
-        self.registry.put(entry)
-        with self._lock:
-            prev = s.state if s.state != "starting" else "stopped"
-            s.state, s.detail = "starting", "launching"
-            self._cond.notify_all()
-        self._emit([self._state_event(s, prev)])
-        self._ensure_monitor()
-        self._wake.set()
+        ))
+        prev = s.state if s.state != "starting" else "stopped"
+        s.state, s.detail = "starting", "launching"
+        self._cond.notify_all()
+        return self._state_event(s, prev)
 
     def _wait_settled(self, s: _Server, profile: Profile, on_step) -> ServerStatus:
         with self._cond:
@@ -496,7 +501,7 @@ class Supervisor:
                    on_step)
         self.registry.mark_stopping(s.key, s.pid)
         timeout = s.tier.stop_timeout_s if s.tier else 10.0
-        how = "gone"
+        how = "gone" if s.pid else "unlaunched"
         if s.pid:
             how = proc_mod.terminate(s.pid, s.popen, timeout, s.create_time or None)
         self.registry.remove(s.key, s.pid)
@@ -505,7 +510,7 @@ class Supervisor:
             prev = s.state
             s.state = "stopped"
             s.detail = {"term": "stopped", "kill": f"killed: no exit {timeout:g} s after SIGTERM",
-                        "gone": "already gone"}[how]
+                        "gone": "already gone", "unlaunched": "stopped before launch"}[how]
             self._cond.notify_all()
         self._emit([self._state_event(s, prev)])
         self._step(Step("stopped", s.tier_name, s.profile, f"{s.tier_name} {s.detail}"), on_step)
