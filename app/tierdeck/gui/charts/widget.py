@@ -283,8 +283,10 @@ class ChartsWidget(QWidget):
         if c.style == "line":
             last = _last_finite(y)
             if item is None:
+                # Labels sit right-aligned above their line: the legend owns the top left.
                 item = pg.InfiniteLine(angle=0, movable=False, pen=self._pen(c), label=c.label,
-                                       labelOpts={"position": 0.05, "color": self._pen(c).color()})
+                                       labelOpts={"position": 0.98, "anchors": [(1, 0), (1, 1)],
+                                                  "color": self._pen(c).color()})
                 plot.addItem(item)
                 self._items[c.key], self._curves[c.key] = item, c
             item.setVisible(last is not None)
