@@ -148,3 +148,13 @@ def test_first_run_opens_the_window_offscreen_and_quits(tierdeck_home):
     assert out.returncode == 0, out.stdout + out.stderr
     assert "Traceback" not in out.stderr
     assert demo_model_path().is_file()
+
+
+def test_headless_hint_names_the_venv_when_tierdeck_is_not_on_path():
+    if sys.prefix == sys.base_prefix:
+        pytest.skip("the suite runs outside a virtual environment")
+    bindir = str(Path(sys.prefix) / "bin")
+    off = launch.headless_message("no display", env={"PATH": "/usr/bin"})
+    on = launch.headless_message("no display", env={"PATH": bindir + ":/usr/bin"})
+    assert f"{bindir}/tierdeck" in off and "tierdeck detect" in off
+    assert bindir not in on and "tierdeck detect" in on

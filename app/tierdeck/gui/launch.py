@@ -110,8 +110,20 @@ def _x11_reachable(display: str, timeout_s: float = 1.0) -> bool:
     return False
 
 
-def headless_message(problem: str) -> str:
-    return f"tierdeck: {problem}, so the desktop app cannot open.\n{CLI_HINT}"
+def headless_message(problem: str, env: dict[str, str] | None = None) -> str:
+    msg = f"tierdeck: {problem}, so the desktop app cannot open.\n{CLI_HINT}"
+    where = _venv_bin_off_path(os.environ if env is None else env)
+    if where:
+        # `make run` uses the project's .venv: its tierdeck is not on the user's PATH.
+        msg += f"\n(tierdeck is in {where}: run `. {where}/activate` or call {where}/tierdeck)"
+    return msg
+
+
+def _venv_bin_off_path(env: dict[str, str]) -> str | None:
+    if sys.prefix == sys.base_prefix or getattr(sys, "frozen", False):
+        return None
+    bindir = str(Path(sys.prefix) / "bin")
+    return None if bindir in env.get("PATH", "").split(os.pathsep) else bindir
 
 
 @dataclass
