@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psutil
@@ -33,8 +30,8 @@ from tierdeck.core.servers.events import LogLine, ServerStatus, StateChanged, St
 from tierdeck.core.servers.logfiles import LogTail, log_path_for, open_for_server
 from tierdeck.core.servers.memlog import MemoryLogParser
 from tierdeck.core.servers.registry import Entry, Registry, process_matches
+from tierdeck.core.servers.server import ManagedServer, free_port, load_progress
 from tierdeck.core.servers.tierplan import TierPlan, plan_tier
-from tierdeck.core.servers.urls import base_url
 from tierdeck.core.settings import Settings
 
 Event = StateChanged | LogLine | Step
@@ -44,86 +41,6 @@ LOADS_FILE = "loads.jsonl"  # one line per load: plan next to what llama-server 
 
 class SupervisorError(Exception):
     """A request the supervisor cannot carry out (unknown tier, conflicting swap members)."""
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(fam, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
-def _progress(tail: LogTail) -> float | None:
-    """Share of the weights loaded. llama.cpp prints one dot per percent of tensors loaded
-    (no newline until the end); context setup after the weights counts as all loaded."""
-    for line in [tail.partial, *reversed(tail.lines)]:
-        s = line.strip()
-        if s and set(s) == {"."}:
-            return min(1.0, len(s) / 100.0)
-        if "llama_context" in line or "sched_reserve" in line or "warming up" in line:
-            return 1.0
-        if "load_tensors:" in line:
-            return 0.0
-    return None
-
-
-@dataclass
-class _Server:
-    key: str
-    profile: str
-    tier_name: str
-    tier: Tier | None
-    host: str
-    port: int
-    alias: str
-    command: list[str]
-    display: str
-    env: dict[str, str]
-    log_path: Path
-    pid: int = 0
-    create_time: float = 0.0
-    popen: Any = None  # subprocess.Popen when this process started it
-    started_at: float = 0.0
-    started_mono: float = 0.0
-    state: str = "starting"
-    reason: str = ""
-    detail: str = ""
-    failure: Failure | None = None
-    planned_bytes: int | None = None
-    plan: dict | None = None
-    loaded: Any = None
-    parser: Any = None
-    tail: LogTail | None = None
-    restarts: int = 0
-    restart_at: float | None = None
-    stop_requested: bool = False
-    adopted: bool = False
-    owner_pid: int = 0
-    load_timeout_s: float = 600.0
-    api_key_set: bool = False
-    timing_out: bool = False
-    ps: Any = None  # cached psutil.Process for adopted servers
-    profile_path: str = ""
-    retried: bool = False  # an auto port was retried once after "port in use"
-
-    @property
-    def base_url(self) -> str:
-        return base_url(self.host, self.port)
-
-    def status(self, tail_lines: int = 30) -> ServerStatus:
-        tail = self.tail.tail(tail_lines) if self.tail else []
-        return ServerStatus(
-            tier=self.tier_name, profile=self.profile, state=self.state, reason=self.reason,
-            pid=self.pid or None, host=self.host, port=self.port, base_url=self.base_url,
-            alias=self.alias, command=list(self.command), display=self.display,
-            started_at=self.started_at or None,
-            load_progress=_progress(self.tail) if (self.state == "starting" and self.tail) else None,
-            detail=self.detail, log_path=str(self.log_path), log_tail=tail,
-            planned_bytes=self.planned_bytes, loaded=self.loaded,
-            failure=self.failure.to_dict() if self.failure else None, restarts=self.restarts,
-            adopted=self.adopted, api_key_set=self.api_key_set,
-            api_key=self.tier.api_key if self.tier is not None else None,
-        )
 
 
 class Supervisor:
@@ -139,7 +56,7 @@ class Supervisor:
         self._binary = Path(binary) if binary else None
         self.registry = registry or Registry()
         self.poll_interval_s = poll_interval_s
-        self._servers: dict[str, _Server] = {}
+        self._servers: dict[str, ManagedServer] = {}
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._subs: list[Callable[[Event], None]] = []
@@ -212,7 +129,7 @@ class Supervisor:
         for t in local:
             for partner in profile.swap_partners(t.name):
                 self._stop_if_running(profile.name, partner, on_step)
-        started: list[_Server] = []
+        started: list[ManagedServer] = []
         for t in local:
             started.append(self._start(profile, t, on_step))
         return [self._wait_settled(s, profile, on_step) for s in started]
@@ -337,14 +254,14 @@ class Supervisor:
         self._ensure_monitor()
         self._emit(events)
 
-    def _server_from_entry(self, e: Entry) -> _Server:
+    def _server_from_entry(self, e: Entry) -> ManagedServer:
         tier = None
         if e.profile_path:
             with contextlib.suppress(Exception):
                 from tierdeck.core.profiles import load_profile  # noqa: PLC0415
 
                 tier = load_profile(e.profile_path).tiers.get(e.tier)
-        s = _Server(
+        s = ManagedServer(
             key=e.key, profile=e.profile, tier_name=e.tier, tier=tier, host=e.host, port=e.port,
             alias=e.alias, command=list(e.command), display=e.display, env={},
             log_path=Path(e.log_path), pid=e.pid, create_time=e.create_time,
@@ -371,7 +288,7 @@ class Supervisor:
             self._binary = find_llama_server(self.settings.llama_server).path
         return self._binary
 
-    def _start(self, profile: Profile, tier: Tier, on_step) -> _Server:
+    def _start(self, profile: Profile, tier: Tier, on_step) -> ManagedServer:
         key = f"{profile.name}/{tier.name}"
         with self._lock:
             cur = self._servers.get(key)
@@ -385,7 +302,7 @@ class Supervisor:
         port = tier.port if tier.port is not None else free_port(tier.host)
         cmd = build_command(tier, binary, port, features, ctx_per_slot=plan.ctx_per_slot)
         log_path = log_path_for(profile.name, tier.name)
-        s = _Server(
+        s = ManagedServer(
             key=key, profile=profile.name, tier_name=tier.name, tier=tier, host=tier.host,
             port=port, alias=tier.alias, command=cmd.argv, display=cmd.display(), env=cmd.env,
             log_path=log_path, planned_bytes=plan.planned_bytes, plan=plan.to_dict(),
@@ -402,7 +319,7 @@ class Supervisor:
         self._spawn(s)
         return s
 
-    def _spawn(self, s: _Server) -> None:
+    def _spawn(self, s: ManagedServer) -> None:
         # Under the lock from the stop check to the registry entry: a down() that comes while
         # a start is being prepared either stops it before launch or sees its pid.
         with self._lock:
@@ -430,7 +347,7 @@ class Supervisor:
         self._ensure_monitor()
         self._wake.set()
 
-    def _launched(self, s: _Server) -> StateChanged:
+    def _launched(self, s: ManagedServer) -> StateChanged:
         s.pid = s.popen.pid
         try:
             s.create_time = psutil.Process(s.pid).create_time()
@@ -452,7 +369,7 @@ class Supervisor:
         self._cond.notify_all()
         return self._state_event(s, prev)
 
-    def _wait_settled(self, s: _Server, profile: Profile, on_step) -> ServerStatus:
+    def _wait_settled(self, s: ManagedServer, profile: Profile, on_step) -> ServerStatus:
         with self._cond:
             while s.state in ("starting", "stopping") or (s.state == "crashed" and s.restart_at):
                 if self._closed.is_set():
@@ -475,7 +392,7 @@ class Supervisor:
                             f"{s.tier_name} {st.state}: {st.reason}"), on_step)
         return st
 
-    def _start_retry(self, profile: Profile, tier: Tier, on_step) -> _Server:
+    def _start_retry(self, profile: Profile, tier: Tier, on_step) -> ManagedServer:
         s = self._start(profile, tier, on_step)
         s.retried = True
         return s
@@ -487,7 +404,7 @@ class Supervisor:
                 return
         self._stop(s, on_step)
 
-    def _stop(self, s: _Server, on_step=None) -> None:
+    def _stop(self, s: ManagedServer, on_step=None) -> None:
         with self._lock:
             if s.state not in ACTIVE and not s.restart_at:
                 return
@@ -553,7 +470,7 @@ class Supervisor:
             if s.restart_at is not None and time.monotonic() >= s.restart_at:
                 self._restart(s)
 
-    def _read_log(self, s: _Server, emit: bool) -> None:
+    def _read_log(self, s: ManagedServer, emit: bool) -> None:
         """New log lines into the tail and the memory parser; LogLine events outside the lock."""
         with self._lock:  # the monitor and a stopping thread may both read: one at a time
             if s.tail is None:
@@ -568,7 +485,7 @@ class Supervisor:
         if new and emit:
             self._emit([LogLine(s.key, s.tier_name, s.profile, line) for line in new])
 
-    def _exit_code(self, s: _Server) -> tuple[bool, int | None]:
+    def _exit_code(self, s: ManagedServer) -> tuple[bool, int | None]:
         if s.popen is not None:
             rc = s.popen.poll()
             return rc is not None, rc
@@ -584,7 +501,7 @@ class Supervisor:
             return True, None
         return False, None
 
-    def _check_exit(self, s: _Server) -> None:
+    def _check_exit(self, s: ManagedServer) -> None:
         if not s.pid:
             return  # listed, not spawned yet
         exited, rc = self._exit_code(s)
@@ -624,7 +541,7 @@ class Supervisor:
             ev = self._state_event(s, prev)
         self._emit([ev])
 
-    def _should_restart(self, s: _Server) -> bool:
+    def _should_restart(self, s: ManagedServer) -> bool:
         t = s.tier
         if t is None or t.restart != "on" or s.stop_requested:
             return False
@@ -633,7 +550,7 @@ class Supervisor:
             return False  # the same command would fail the same way
         return s.restarts < t.restart_max
 
-    def _restart(self, s: _Server) -> None:
+    def _restart(self, s: ManagedServer) -> None:
         with self._lock:
             if s.restart_at is None or s.stop_requested:
                 return
@@ -642,7 +559,7 @@ class Supervisor:
             s.adopted = False
         self._spawn(s)
 
-    def _check_health(self, s: _Server) -> None:
+    def _check_health(self, s: ManagedServer) -> None:
         try:
             r = self._http.get(f"{s.base_url}/health")
             ok = r.status_code == 200
@@ -665,7 +582,7 @@ class Supervisor:
             if not s.adopted:
                 self._record_load(s)
             return
-        p = _progress(s.tail) if s.tail else None
+        p = load_progress(s.tail) if s.tail else None
         s.detail = f"loading model {p:.0%}" if p is not None else "loading"
         owner_loading = s.adopted and _owner_alive_pid(s.owner_pid)  # its owner decides
         if time.monotonic() - s.started_mono > s.load_timeout_s and not s.timing_out \
@@ -673,7 +590,7 @@ class Supervisor:
             s.timing_out = True
             threading.Thread(target=self._timeout, args=(s,), daemon=True).start()
 
-    def _timeout(self, s: _Server) -> None:
+    def _timeout(self, s: ManagedServer) -> None:
         lines = s.tail.tail(80) if s.tail else []
         failure = timeout_failure(s.load_timeout_s, lines)
         with self._lock:
@@ -690,7 +607,7 @@ class Supervisor:
             ev = self._state_event(s, prev)
         self._emit([ev])
 
-    def _record_load(self, s: _Server) -> None:
+    def _record_load(self, s: ManagedServer) -> None:
         """Planned next to loaded: how far the plan was off, for calibration and the UI."""
         loaded = s.loaded.to_dict() if hasattr(s.loaded, "to_dict") else None
         rec = {
@@ -704,7 +621,7 @@ class Supervisor:
                 f.write(json.dumps(rec, default=str) + "\n")
 
     # ---- helpers ---------------------------------------------------------------------
-    def _find_one(self, tier: str, profile: str | None, active_only: bool) -> _Server | None:
+    def _find_one(self, tier: str, profile: str | None, active_only: bool) -> ManagedServer | None:
         matches = [s for s in self._servers.values()
                    if s.tier_name == tier and (profile is None or s.profile == profile)
                    and (not active_only or s.state in ACTIVE or s.restart_at is not None)]
@@ -717,7 +634,7 @@ class Supervisor:
                 "name the profile")
         return (active or matches)[-1]
 
-    def _state_event(self, s: _Server, previous: str) -> StateChanged:
+    def _state_event(self, s: ManagedServer, previous: str) -> StateChanged:
         return StateChanged(s.key, s.tier_name, s.profile, s.state, previous, s.reason, s.status())
 
     def _step(self, step: Step, on_step) -> None:
