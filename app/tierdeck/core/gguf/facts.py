@@ -121,6 +121,8 @@ class ModelFacts:
     mapped_bytes: int = 0  # per file, first tensor offset to last tensor end (mmap range), summed
     known_arch: bool = True
     notes: list[str] = field(default_factory=list)
+    q_lora_rank: int | None = None  # MLA: low-rank query (absent in "lite" models: one wq)
+    rope_dim: int = 0  # {arch}.rope.dimension_count (MLA: the rope part of each K head)
 
     @property
     def n_layer_main(self) -> int:
@@ -399,4 +401,6 @@ def facts_from_raw(path: Path, raws: list[RawGGUF]) -> ModelFacts:
         mapped_bytes=mapped,
         known_arch=known,
         notes=notes,
+        q_lora_rank=_int(a("attention.q_lora_rank")) if a("attention.q_lora_rank") is not None else None,
+        rope_dim=_int(a("rope.dimension_count"), 0),
     )

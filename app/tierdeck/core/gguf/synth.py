@@ -3,8 +3,8 @@
 Used by the tests (published shapes of real models) and bench/plan_bench.py (a 14B dense and
 a 30B-A3B MoE whose data region is a sparse hole: ~9-17 GB apparent size, no disk used).
 llama-fit-params can dry-run such a file because it never reads tensor data.
-Tiny *loadable* models with random weights are written by tierdeck.core.tinymodel and
-by tests; this module only lays out headers.
+data="random" writes small random F32/F16 weights instead: tiny models llama-server loads
+(tests/core/planner checks the planner against its load logs on them).
 """
 
 from __future__ import annotations
@@ -317,5 +317,83 @@ def qwen35_hybrid(
             TensorSpec(f"blk.{il}.ffn_up.weight", (n_embd, n_ff), qtype),
             TensorSpec(f"blk.{il}.ffn_down.weight", (n_ff, n_embd), qtype),
         ]
+    ts += [TensorSpec("output_norm.weight", (n_embd,)), TensorSpec("output.weight", (n_embd, vocab), qtype)]
+    return SynthModel(a, kv, ts, vocab)
+
+
+def gemma3_swa(
+    *, name: str, n_layer: int, n_embd: int, n_head: int, n_head_kv: int, head_dim: int, n_ff: int,
+    vocab: int, ctx_train: int, sliding_window: int, pattern: int | None = None, qtype: Q = Q.F32,
+) -> SynthModel:
+    """A gemma3: Q/K norms, post-attention and post-FFN norms, tied output. llama.cpp makes
+    every 6th layer (il % 6 == 5) full attention and the others SWA unless the GGUF has
+    attention.sliding_window_pattern (`pattern` writes it as an integer period)."""
+    extra: dict[str, object] = {"gemma3.attention.sliding_window": sliding_window,
+                                "gemma3.rope.freq_base_swa": 10000.0}
+    if pattern is not None:
+        extra["gemma3.attention.sliding_window_pattern"] = pattern
+    return dense_model(
+        "gemma3", name=name, n_layer=n_layer, n_embd=n_embd, n_head=n_head, n_head_kv=n_head_kv,
+        head_dim=head_dim, n_ff=n_ff, vocab=vocab, ctx_train=ctx_train, qtype=qtype,
+        tied_output=True, qk_norm=True, post_norms=True, extra_kv=extra,
+    )
+
+
+def deepseek2_mla(
+    *, name: str, n_layer: int, n_embd: int, n_head: int, q_lora_rank: int, kv_lora_rank: int,
+    rope_dim: int, qk_nope_dim: int, v_head_dim: int, n_ff: int, n_expert: int, n_expert_used: int,
+    n_expert_shared: int, n_ff_exp: int, n_dense_lead: int, vocab: int, ctx_train: int,
+    qtype: Q = Q.F32,
+) -> SynthModel:
+    """A deepseek2 (MLA: DeepSeek V2/V3, GLM-4.7-Flash, Kimi) as current converters write it:
+    the attention is stored in its absorbed form (attn_k_b / attn_v_b split per head), so the
+    GGUF says head_count_kv = 1, key_length = kv_lora_rank + rope dims, value_length =
+    kv_lora_rank, and the per-head sizes go to key_length_mla / value_length_mla.
+    The first n_dense_lead blocks have a dense FFN, the rest routed + shared experts.
+    Every row length must be a multiple of qtype's block (F32/F16 for a loadable model)."""
+    a = "deepseek2"
+    kv = {"general.name": name, "general.file_type": {Q.F32: 0, Q.F16: 1}.get(qtype, 15)}
+    kv.update(_arch_kv(
+        a, block_count=n_layer, context_length=ctx_train, embedding_length=n_embd,
+        feed_forward_length=n_ff, expert_count=n_expert, expert_used_count=n_expert_used,
+        expert_shared_count=n_expert_shared, expert_feed_forward_length=n_ff_exp,
+        leading_dense_block_count=n_dense_lead, expert_weights_scale=1.0, expert_weights_norm=True,
+        expert_gating_func=2,  # sigmoid, as V3 / GLM-4.7-Flash
+        **{"attention.head_count": n_head, "attention.head_count_kv": 1,
+           "attention.key_length": kv_lora_rank + rope_dim, "attention.value_length": kv_lora_rank,
+           "attention.key_length_mla": qk_nope_dim + rope_dim, "attention.value_length_mla": v_head_dim,
+           "attention.q_lora_rank": q_lora_rank, "attention.kv_lora_rank": kv_lora_rank,
+           "attention.layer_norm_rms_epsilon": 1e-6, "rope.dimension_count": rope_dim,
+           "rope.freq_base": 10000.0},
+    ))
+    ts = [TensorSpec("token_embd.weight", (n_embd, vocab), qtype)]
+    for il in range(n_layer):
+        p = f"blk.{il}."
+        ts += [
+            TensorSpec(p + "attn_norm.weight", (n_embd,)),
+            TensorSpec(p + "attn_q_a_norm.weight", (q_lora_rank,)),
+            TensorSpec(p + "attn_q_a.weight", (n_embd, q_lora_rank), qtype),
+            TensorSpec(p + "attn_q_b.weight", (q_lora_rank, n_head * (qk_nope_dim + rope_dim)), qtype),
+            TensorSpec(p + "attn_kv_a_norm.weight", (kv_lora_rank,)),
+            TensorSpec(p + "attn_kv_a_mqa.weight", (n_embd, kv_lora_rank + rope_dim), qtype),
+            TensorSpec(p + "attn_k_b.weight", (qk_nope_dim, kv_lora_rank, n_head), qtype),
+            TensorSpec(p + "attn_v_b.weight", (kv_lora_rank, v_head_dim, n_head), qtype),
+            TensorSpec(p + "attn_output.weight", (n_head * v_head_dim, n_embd), qtype),
+            TensorSpec(p + "ffn_norm.weight", (n_embd,)),
+        ]
+        if il < n_dense_lead:
+            ts += [TensorSpec(p + "ffn_gate.weight", (n_embd, n_ff), qtype),
+                   TensorSpec(p + "ffn_up.weight", (n_embd, n_ff), qtype),
+                   TensorSpec(p + "ffn_down.weight", (n_ff, n_embd), qtype)]
+        else:
+            sh = n_ff_exp * n_expert_shared
+            ts += [TensorSpec(p + "ffn_gate_inp.weight", (n_embd, n_expert)),
+                   TensorSpec(p + "exp_probs_b.bias", (n_expert,)),
+                   TensorSpec(p + "ffn_gate_exps.weight", (n_embd, n_ff_exp, n_expert), qtype),
+                   TensorSpec(p + "ffn_up_exps.weight", (n_embd, n_ff_exp, n_expert), qtype),
+                   TensorSpec(p + "ffn_down_exps.weight", (n_ff_exp, n_embd, n_expert), qtype),
+                   TensorSpec(p + "ffn_gate_shexp.weight", (n_embd, sh), qtype),
+                   TensorSpec(p + "ffn_up_shexp.weight", (n_embd, sh), qtype),
+                   TensorSpec(p + "ffn_down_shexp.weight", (sh, n_embd), qtype)]
     ts += [TensorSpec("output_norm.weight", (n_embd,)), TensorSpec("output.weight", (n_embd, vocab), qtype)]
     return SynthModel(a, kv, ts, vocab)

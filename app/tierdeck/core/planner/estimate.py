@@ -16,6 +16,8 @@ from tierdeck.core.units import MiB, fmt_bytes
 # on a 24 GB card). Metal and CPU allocate no comparable fixed block.
 CUDA_CONTEXT_BYTES = 330 * MiB
 QUANT_V_NEEDS_FA = "llama.cpp refuses a quantized V cache without flash attention"
+# MLA keeps K only and reads V as a view of it (llama_init_from_model checks both, MLA or not)
+MLA_KV_TYPES_DIFFER = "llama.cpp refuses different K and V cache types for an MLA model (V is read from the K cache)"
 
 
 @dataclass
@@ -117,8 +119,11 @@ def _estimate(f: ModelFacts, req: PlanRequest, device: Device) -> Estimate:
     for t in (tk, tv):
         if t not in m.CACHE_TYPES:
             raise ValueError(f"unknown cache type {t!r} (one of {', '.join(m.CACHE_TYPES)})")
-    if m.CACHE_TYPES[tv][1] > 1 and not fa and not f.is_mla:
+    if m.CACHE_TYPES[tv][1] > 1 and not fa:
         notes.append(QUANT_V_NEEDS_FA)
+        valid = False
+    if f.is_mla and tk != tv:
+        notes.append(MLA_KV_TYPES_DIFFER)
         valid = False
     n_seq = max(1, req.parallel)
     ctx_slot = max(int(req.ctx_per_slot or 256), 1)
