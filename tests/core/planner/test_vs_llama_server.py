@@ -21,6 +21,7 @@ from tierdeck.core.gguf.synth import (
     gemma3_swa,
     moe_model,
     qwen35_hybrid,
+    qwen35_moe,
     write_model,
 )
 from tierdeck.core.hardware.device import Device
@@ -33,7 +34,7 @@ from .servers import fit_params, load_memory
 
 MiB = 1024 * 1024
 # the compute buffer model vs llama-server's reserve: relative error bound. Dense, GQA, SWA,
-# per-layer and MoE shapes measure within 0.5% (MLA: the replayed allocator is within 1% on
+# per-layer and MoE shapes (2 or 8 experts used) measure within 0.5% (MLA: the replayed allocator is within 1% on
 # the shape below, -4% / +5% over 40 generated shapes of 8+ heads); the gated-delta-net (hybrid) term is a fit
 # that is off by up to ~30% on some (slots, ubatch) combinations of other shapes.
 COMPUTE_TOL = 0.02
@@ -58,6 +59,15 @@ def _models(d: Path) -> dict[str, Path]:
         "moe": moe_model("qwen3moe", name="tiny moe", n_layer=2, n_embd=256, n_head=8, n_head_kv=2,
                          head_dim=32, n_expert=8, n_expert_used=2, n_ff_exp=128, vocab=2000,
                          ctx_train=8192, qtype=Q.F32),
+        # 8 of 8 experts used, n_embd > 2 x expert width (as Qwen3-30B-A3B: 2048 vs 768): the
+        # [n_embd, used, tokens] down-projection output stacks on top of the freed up/gate rows
+        "moe8": moe_model("qwen3moe", name="tiny moe 8 used", n_layer=2, n_embd=256, n_head=8, n_head_kv=2,
+                          head_dim=32, n_expert=8, n_expert_used=8, n_ff_exp=64, vocab=2000,
+                          ctx_train=8192, qtype=Q.F32),
+        # Qwen3.6-35B-A3B in miniature: gated delta net + attention, 8 of 8 experts, shared expert
+        "hybrid_moe8": qwen35_moe(name="tiny qwen35moe", n_layer=4, n_embd=256, n_head=8, n_head_kv=2,
+                                  head_dim=32, n_expert=8, n_expert_used=8, n_ff_exp=64, n_ff_shexp=64,
+                                  vocab=2000, ctx_train=8192, ssm_state=64, ssm_groups=4, ssm_v_heads=8),
         # gemma3: every 6th layer full attention, so 8 layers = 7 SWA + 1 full
         "gemma3": gemma3_swa(name="tiny gemma3", n_layer=8, n_embd=256, n_head=8, n_head_kv=2, head_dim=32,
                              n_ff=512, vocab=2000, ctx_train=8192, sliding_window=256),
@@ -115,6 +125,9 @@ CASES = [
     Case("hybrid", 2048, 2, unified=True, tk="q8_0", tv="q8_0"),
     Case("moe", 1024),
     Case("moe", 2048, 2, fa="off"),
+    Case("moe8", 1024),
+    Case("moe8", 2048, 2, fa="off", ubatch=256),
+    Case("hybrid_moe8", 1024, 2),
     Case("gemma3", 4096),  # SWA cache 768 cells: pad256(256 + 512)
     Case("gemma3", 2048, 2, tk="q8_0", tv="q8_0"),
     Case("gemma3", 2048, 2, unified=True),  # one stream keeps the window per slot: 1024 cells

@@ -321,6 +321,38 @@ def qwen35_hybrid(
     return SynthModel(a, kv, ts, vocab)
 
 
+def qwen35_moe(
+    *, name: str, n_layer: int, n_embd: int, n_head: int, n_head_kv: int, head_dim: int, n_expert: int,
+    n_expert_used: int, n_ff_exp: int, n_ff_shexp: int, vocab: int, ctx_train: int, ssm_state: int,
+    ssm_groups: int, ssm_v_heads: int, interval: int = 4,
+) -> SynthModel:
+    """A qwen35moe (Qwen3.5/3.6-A3B style) hybrid: the qwen35 layers with each dense FFN
+    replaced by routed experts plus a sigmoid-gated shared expert (all F32)."""
+    m = qwen35_hybrid(name=name, n_layer=n_layer, n_embd=n_embd, n_head=n_head, n_head_kv=n_head_kv,
+                      head_dim=head_dim, n_ff=n_ff_exp, vocab=vocab, ctx_train=ctx_train, ssm_state=ssm_state,
+                      ssm_groups=ssm_groups, ssm_v_heads=ssm_v_heads, interval=interval)
+    a = "qwen35moe"
+    kv = {k.replace("qwen35.", a + ".", 1): v for k, v in m.kv.items() if k != "qwen35.feed_forward_length"}
+    kv.update(_arch_kv(a, expert_count=n_expert, expert_used_count=n_expert_used,
+                       expert_feed_forward_length=n_ff_exp, expert_shared_feed_forward_length=n_ff_shexp))
+    ts = []
+    for t in m.tensors:
+        if t.name.endswith(("ffn_gate.weight", "ffn_up.weight", "ffn_down.weight")):
+            continue
+        ts.append(t)
+        if t.name.endswith("post_attention_norm.weight"):
+            p = t.name[: -len("post_attention_norm.weight")]
+            ts += [TensorSpec(p + "ffn_gate_inp.weight", (n_embd, n_expert)),
+                   TensorSpec(p + "ffn_gate_exps.weight", (n_embd, n_ff_exp, n_expert)),
+                   TensorSpec(p + "ffn_up_exps.weight", (n_embd, n_ff_exp, n_expert)),
+                   TensorSpec(p + "ffn_down_exps.weight", (n_ff_exp, n_embd, n_expert)),
+                   TensorSpec(p + "ffn_gate_inp_shexp.weight", (n_embd,)),
+                   TensorSpec(p + "ffn_gate_shexp.weight", (n_embd, n_ff_shexp)),
+                   TensorSpec(p + "ffn_up_shexp.weight", (n_embd, n_ff_shexp)),
+                   TensorSpec(p + "ffn_down_shexp.weight", (n_ff_shexp, n_embd))]
+    return SynthModel(a, kv, ts, vocab)
+
+
 def gemma3_swa(
     *, name: str, n_layer: int, n_embd: int, n_head: int, n_head_kv: int, head_dim: int, n_ff: int,
     vocab: int, ctx_train: int, sliding_window: int, pattern: int | None = None, qtype: Q = Q.F32,

@@ -127,6 +127,28 @@ def _ffn(n_ff: int, e: int) -> int:
     return 12 * n_ff + (12 if n_ff == e else 20) * e + 41
 
 
+def _moe_down(used: int, n_ff_exp: int, e: int, hybrid: bool = False) -> int:
+    """Bytes per token at the down-projection moment of build_moe_ffn (used >= 2).
+
+    The down projection writes one n_embd row per used expert ([n_embd, used, tokens], f32),
+    weighted in place, and it stays alive through the chain of adds that sums the experts.
+    When n_embd > 2 x expert width that tensor cannot go into the hole left by the freed up and
+    gate rows, so it lands on top of them and of the activation (12 B per used x expert width)
+    once those are wider than an n_embd row (narrower ones sit in freed n_embd rows; after a
+    gated-delta-net block no such row is free, so rows exactly n_embd wide stack too).
+    Measured on qwen3moe shapes (1-8 used of 8 experts, width 32-768, n_embd 256-2048, 8-32
+    heads) and qwen35moe ones (separate or merged gate_up experts, shared expert): exact to the
+    byte with flash attention. A single expert (cont, no adds) is left to the plain FFN term.
+    """
+    if used < 2:
+        return 0
+    down = 4 * used * e + 20 * e + 41
+    wide = used * n_ff_exp
+    if e > 2 * n_ff_exp and (wide > e or (hybrid and wide == e)):
+        down += 12 * used * n_ff_exp
+    return down
+
+
 class _Arena:
     """ggml-alloc's dynamic allocator in miniature: a tensor goes into the smallest freed hole
     that holds it, else on top; freed neighbours merge. The peak top is the buffer size."""
@@ -221,7 +243,8 @@ def compute_bytes(
       - the attention mask(s), alive throughout: one per cache kind (full / SWA),
         n_kv cells per stream, f16 with flash attention, f32 without;
       - the feed-forward moment: 12 B per n_ff (up, gate, activation in f32) + 20 B per n_embd;
-        for MoE the same with n_ff = experts used x expert width;
+        for MoE the same with n_ff = experts used x expert width, and the down-projection
+        moment (one n_embd row per used expert, see _moe_down), which rules with many experts;
       - the attention moment: without flash attention the KQ matrix (4 B x heads x n_kv)
         dominates; with it, Q/K/V/output rows. Absorbed MLA (deepseek2) replays the
         allocator over its much wider intermediates instead (mla_attention_floats).
@@ -244,10 +267,14 @@ def compute_bytes(
         kinds.append(c.swa_cells)
     n_kv = max(kinds, default=0)
     mask = (2 if flash_attn else 4) * sum(kinds)
+    moe_down = 0
     if f.n_expert and f.expert_ff_length:
         used = max(f.n_expert_used, 1)
         # measured: the routed experts behave like one FFN of used x expert width
         ffn = _ffn(used * f.expert_ff_length, e)
+        moe_down = _moe_down(used, f.expert_ff_length, e, any(f.recurrent_layers))
+        if used > 1 and used * f.expert_ff_length < e:
+            ffn = 0  # the narrow up/gate/act rows reuse freed n_embd rows: the down moment rules
         if f.n_expert_shared:
             ffn = max(ffn, _ffn(f.n_expert_shared * f.expert_ff_length, e))
     else:
@@ -271,7 +298,7 @@ def compute_bytes(
         if n_t // max(1, c.n_seq) < 256:
             rec = rec * 135 // 100
     logits = 4 * f.vocab_size + 20 * e if logits_all else 0
-    return n_t * (mask + max(ffn, attn, rec, logits))
+    return n_t * (mask + max(ffn, moe_down, attn, rec, logits))
 
 
 def row_bytes_error(cache_type: str, n: int) -> bool:
