@@ -15,12 +15,18 @@ def fake_profile(tmp_path, mode: str, **kw):
     return make_profile(tmp_path, {"x": tiny_tier(model, env={"FAKE_MODE": mode}, **kw)})
 
 
+def up_in_background(sup, prof) -> tuple[threading.Thread, dict]:
+    """up() blocks until the tier settles; run it on a thread and keep its status."""
+    result: dict = {}
+    t = threading.Thread(target=lambda: result.setdefault("st", sup.up(prof)[0]))
+    t.start()
+    return t, result
+
+
 def test_hang_during_load_times_out_with_progress(tmp_path, fake_bin, supervisors):
     prof = fake_profile(tmp_path, "hang", load_timeout_s=3)
     sup = supervisors(binary=fake_bin)
-    result = {}
-    t = threading.Thread(target=lambda: result.setdefault("st", sup.up(prof)[0]))
-    t.start()
+    t, result = up_in_background(sup, prof)
     seen = None
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and t.is_alive():
@@ -64,9 +70,7 @@ def test_ignores_sigterm_gets_sigkill(tmp_path, fake_bin, supervisors):
 def test_stop_cancels_a_load(tmp_path, fake_bin, supervisors):
     prof = fake_profile(tmp_path, "hang", load_timeout_s=60)
     sup = supervisors(binary=fake_bin)
-    result = {}
-    t = threading.Thread(target=lambda: result.setdefault("st", sup.up(prof)[0]))
-    t.start()
+    t, result = up_in_background(sup, prof)
     st = sup.wait("x", ("starting",), timeout=10)
     assert st is not None and st.state == "starting"
     [down] = sup.down("x")
