@@ -176,7 +176,7 @@ def install(requirement: str, log_path: Path) -> None:
     say(f"full build log: {log_path}")
     env = dict(os.environ)
     env.setdefault("CMAKE_ARGS",
-                   "-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DGGML_NATIVE=OFF")
+                   "-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DGGML_NATIVE=OFF -DGGML_RPC=ON")
     env.setdefault("LLAMA_CPP_BUILD_JOBS", str(cores))
     cmd = [sys.executable, "-m", "pip", "install", "-v", "--progress-bar", "off", requirement]
     progress = Progress()
