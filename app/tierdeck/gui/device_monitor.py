@@ -1,10 +1,14 @@
-"""Re-read the machine's memory every few seconds, off the UI thread."""
+"""Re-read the machine's memory every few seconds, off the UI thread.
+
+One HardwareSession for the monitor's lifetime: NVML is opened once (shared with the
+sampler), not initialised and shut down on every refresh.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from tierdeck.core.hardware import Detection, detect_devices
+from tierdeck.core.hardware import Detection, HardwareSession
 from tierdeck.gui.tasks import TaskRunner
 
 
@@ -13,11 +17,12 @@ class DeviceMonitor(QObject):
     failed = Signal(str)
 
     def __init__(self, runner: TaskRunner, reserve_mib: int = 1024, interval_ms: int = 2000,
-                 parent: QObject | None = None):
+                 parent: QObject | None = None, session: HardwareSession | None = None):
         super().__init__(parent)
         self.runner = runner
         self.reserve_mib = reserve_mib
         self.last: Detection | None = None
+        self.session = session or HardwareSession()
         self._pending = False
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
@@ -28,13 +33,15 @@ class DeviceMonitor(QObject):
         self._timer.start()
 
     def stop(self) -> None:
+        """Stop refreshing and give the NVML session back (the window is closing)."""
         self._timer.stop()
+        self.session.close()
 
     def refresh(self) -> None:
         if self._pending:
             return  # a slow NVML read must not pile up reads behind it
         self._pending = True
-        self.runner.submit("detect devices", detect_devices, self.reserve_mib,
+        self.runner.submit("detect devices", self.session.detect, self.reserve_mib,
                            on_done=self._done, on_error=self._error)
 
     def _done(self, det: Detection) -> None:

@@ -113,7 +113,7 @@ def test_m4_max_128gb_with_raised_wired_limit_reports_exactly_the_limit():
     values = {"hw.memsize": str(128 * GiB), "machdep.cpu.brand_string": "Apple M4 Max",
               "iogpu.wired_limit_mb": str(120 * 1024)}
     det = detect_devices(2048, sysctl=sysctl_for(values), platform_name="darwin",
-                         machine="arm64", memory=(128 * GiB, 100 * GiB))
+                         machine="arm64", memory=(128 * GiB, 100 * GiB), gpu_cores=lambda: 40)
     [apple] = det.devices
     assert apple.total_bytes == 120 * GiB
     # Other processes hold 28 GiB: the GPU can only get what RAM has available.

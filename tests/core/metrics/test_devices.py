@@ -14,7 +14,7 @@ def test_apple_unified_memory_device_from_cached_sysctl():
         calls.append(name)
         return facts.get(name)
 
-    probe = DeviceProbe(reserve_bytes=1024**3, platform_name="darwin", sysctl=sysctl,
+    probe = DeviceProbe(reserve_bytes=1024**3, platform_name="darwin", sysctl=sysctl, machine="arm64",
                         memory=lambda: (64 * 1024**3, 40 * 1024**3))
     for _ in range(5):
         (dev,) = probe.read()

@@ -1,12 +1,16 @@
 """Device memory and per-process memory, read cheaply enough for 1 Hz.
 
-NVIDIA: one NvidiaReader (one NVML session) for the sampler's lifetime. Apple / CPU: the
-static facts (memory size, working-set limit, chip name) are read once; each round only
-asks psutil for available RAM, and servers are measured by their resident set.
+NVIDIA: the process-wide NVML session (core/hardware/session.py), shared with the window's
+device monitor, held for the sampler's lifetime. Apple / CPU: the static facts (memory size,
+working-set limit, chip name) are read once; each round only asks for available RAM (vm_stat
+on a Mac, as macOS counts it), and servers are measured by their resident set. An Intel Mac
+has no Apple GPU pool; an x86_64 Python under Rosetta on Apple Silicon still has one.
 """
 
 from __future__ import annotations
 
+import os
+import platform
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -14,9 +18,11 @@ from typing import Any
 import psutil
 
 from tierdeck.core.hardware import NvidiaReader
-from tierdeck.core.hardware.apple import Sysctl, read_apple, run_sysctl
+from tierdeck.core.hardware import session as nvml_session
+from tierdeck.core.hardware.apple import Sysctl, is_apple_silicon, read_apple, run_sysctl
 from tierdeck.core.hardware.cpu import cpu_name, read_cpu
 from tierdeck.core.hardware.device import Device
+from tierdeck.core.hardware.macmem import available_from_vm_stat, run_vm_stat
 from tierdeck.core.metrics.samples import DeviceSample
 
 MemoryFn = Callable[[], tuple[int, int]]  # -> (total, available) bytes
@@ -25,6 +31,14 @@ MemoryFn = Callable[[], tuple[int, int]]  # -> (total, available) bytes
 def _psutil_memory() -> tuple[int, int]:
     vm = psutil.virtual_memory()
     return vm.total, vm.available
+
+
+def _vm_stat_memory(vm_stat: Callable[[], str]) -> MemoryFn:
+    def read() -> tuple[int, int]:
+        total, available = _psutil_memory()
+        from_vm = available_from_vm_stat(vm_stat(), total)
+        return total, available if from_vm is None else from_vm
+    return read
 
 
 class DeviceProbe:
@@ -36,27 +50,38 @@ class DeviceProbe:
         platform_name: str | None = None,
         sysctl: Sysctl | None = None,
         memory: MemoryFn | None = None,
+        machine: str | None = None,
+        vm_stat: Callable[[], str] | None = None,
     ):
         self.reserve_bytes = reserve_bytes
         self.notes: list[str] = []
-        self._memory = memory or _psutil_memory
         plat = platform_name or sys.platform
-        self._apple = plat == "darwin" and nvml is None
-        self._nvidia: NvidiaReader | None = None
-        if not self._apple:
-            self._nvidia = NvidiaReader(nvml)
-            if not self._nvidia.available:
-                if self._nvidia.error:
-                    self.notes.append(self._nvidia.error)
-                self._nvidia = None
         self._sysctl_cache: dict[str, str | None] = {}
         self._sysctl = sysctl or run_sysctl
+        mac = plat == "darwin" and nvml is None
+        self._apple = mac and is_apple_silicon(machine or platform.machine(), self._cached_sysctl)
+        if mac and memory is None:
+            memory = _vm_stat_memory(vm_stat or run_vm_stat)
+        self._memory = memory or _psutil_memory
+        self._nvidia: NvidiaReader | None = None
+        if not mac:
+            reader = nvml_session.acquire(nvml)
+            if not reader.available:
+                if reader.error:
+                    self.notes.append(reader.error)
+                nvml_session.release(reader)
+            else:
+                self._nvidia = reader
         self._cpu_name = cpu_name()
         self._procs: dict[int, psutil.Process] = {}
+        # Metal's working set as llama-server reports it; asked once (cached on disk by the
+        # engine view), and only on a real Mac: injected sysctl readings describe another one.
+        self._metal: tuple[int, str] | None = None
+        self._metal_asked = sysctl is not None
 
     def close(self) -> None:
         if self._nvidia is not None:
-            self._nvidia.close()
+            nvml_session.release(self._nvidia)
             self._nvidia = None
 
     def _cached_sysctl(self, name: str) -> str | None:
@@ -67,7 +92,9 @@ class DeviceProbe:
     def read(self) -> list[DeviceSample]:
         total, available = self._memory()
         if self._apple:
-            dev = read_apple(available, self.reserve_bytes, self._cached_sysctl)
+            ws, name = self._metal_working_set() or (None, None)
+            dev = read_apple(available, self.reserve_bytes, self._cached_sysctl,
+                             metal_working_set=ws, metal_name=name)
             if dev is not None:
                 return [_sample(dev)]
         gpus: list[Device] = []
@@ -75,6 +102,15 @@ class DeviceProbe:
             gpus = self._nvidia.read(self.reserve_bytes)
         cpu = read_cpu(len(gpus), total, available, self.reserve_bytes, name=self._cpu_name)
         return [_sample(d) for d in gpus] + [_sample(cpu)]
+
+    def _metal_working_set(self) -> tuple[int, str] | None:
+        if not self._metal_asked:
+            self._metal_asked = True
+            from tierdeck.core.hardware.detect import find_engine_view  # noqa: PLC0415
+
+            metal = find_engine_view(os.environ).gpus("Metal")
+            self._metal = (metal[0].total_bytes, metal[0].description) if metal else None
+        return self._metal
 
     def rss(self, pid: int | None) -> int | None:
         """Resident set of a process, or None when it is gone or not ours to read."""
@@ -121,5 +157,6 @@ def _sample(d: Device) -> DeviceSample:
         used_bytes=d.used_bytes,
         limit_bytes=max(0, d.total_bytes - d.reserve_bytes),
         utilization_pct=d.utilization_pct,
-        processes={p.pid: p.used_bytes for p in d.processes},
+        # Only pids seen in our own namespace may be matched to a server (see nvml_procs.py).
+        processes={p.local_pid: p.used_bytes for p in d.processes if p.local_pid is not None},
     )
