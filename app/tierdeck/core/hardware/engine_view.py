@@ -37,7 +37,7 @@ _ENV_PREFIXES = ("CUDA_", "GGML_", "HIP_", "ROCR_", "GPU_DEVICE_ORDINAL", "ZE_",
 _ENV_NAMES = ("LD_LIBRARY_PATH", "DYLD_LIBRARY_PATH", "LLAMA_ARG_RPC")
 
 _DEVICE = re.compile(
-    r"^\s+(?P<id>[A-Za-z][\w\[\]:.\-]*?)\s*:\s*(?P<desc>.*?)\s*"
+    r"^\s+(?P<id>[A-Za-z][\w.\-]*(?:\[[^\]]*\])?)\s*:\s*(?P<desc>.*?)\s*"
     r"\((?P<total>\d+) MiB(?:,\s*(?P<free>\d+) MiB free)?\)\s*$"
 )
 

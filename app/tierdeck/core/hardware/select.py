@@ -28,14 +28,22 @@ def _norm(name: str) -> str:
 
 
 def candidates(devs: list[Device], caps: Mapping[int, tuple[int, int] | None]) -> list[CudaCandidate]:
-    by_uuid = {d.uuid: k for k, d in enumerate(devs) if d.mig_parent_uuid is None and d.uuid}
+    """Keys 0..len(devs)-1 are the devices; a GPU in MIG mode (not a device itself, only its
+    slices are) gets a key after them, so CUDA's numbering can still count it."""
+    def cc(d: Device):
+        return caps.get(d.nvml_index) if d.nvml_index is not None else None
+
+    parents: dict[str, int] = {}
     out = []
     for k, d in enumerate(devs):
-        parent = by_uuid.get(d.mig_parent_uuid) if d.mig_parent_uuid else None
+        if d.mig_parent_uuid is None:
+            out.append(CudaCandidate(k, d.uuid, d.pci_bus_id, cc(d)))
+            continue
+        if d.mig_parent_uuid not in parents:
+            parents[d.mig_parent_uuid] = len(devs) + len(parents)
+            out.append(CudaCandidate(parents[d.mig_parent_uuid], d.mig_parent_uuid, d.pci_bus_id, cc(d)))
         gi = d.how.get("mig_gpu_instance")
-        out.append(CudaCandidate(k, d.uuid, d.pci_bus_id,
-                                 caps.get(d.nvml_index) if d.nvml_index is not None else None,
-                                 mig_parent=parent if d.mig_parent_uuid else None,
+        out.append(CudaCandidate(k, d.uuid, None, cc(d), mig_parent=parents[d.mig_parent_uuid],
                                  mig_gi=int(gi) if gi and gi.isdigit() else None))
     return out
 
@@ -54,7 +62,8 @@ def select_nvidia(devs: list[Device], view: EngineView | None, env: Mapping[str,
             d.how["engine_id"] = predicted.rule
         notes = [f"llama-server's own device list unavailable ({why}); planned with the CUDA "
                  f"rules instead: {predicted.rule}"] if devs else []
-        notes += [_hidden_note(devs[k], "CUDA_VISIBLE_DEVICES / CUDA ordering") for k in predicted.hidden]
+        notes += [_hidden_note(devs[k], "CUDA_VISIBLE_DEVICES / CUDA ordering")
+                  for k in predicted.hidden if k < len(devs)]
         return chosen, notes
     gpus = [e for e in view.gpus() if e.backend in _GPU_BACKENDS]
     used: set[int] = set()
