@@ -10,7 +10,12 @@ from pathlib import Path
 import pynvml
 
 from tierdeck.core.hardware import detect_devices
-from tierdeck.core.hardware.nvml_procs import ProcessReader, decode, map_host_pids, record_size_for_driver
+from tierdeck.core.hardware.nvml_procs import (
+    ProcessReader,
+    decode,
+    map_host_pids,
+    record_size_for_driver,
+)
 
 from .fake_nvml import NOT_AVAILABLE, FakeDriver, FakeGpu, FakeNvml, GiB, MiB, rtx_3090_ti
 
