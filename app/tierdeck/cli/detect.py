@@ -1,4 +1,5 @@
-"""`tierdeck detect`: the memory pools of this machine and what a plan may use."""
+"""`tierdeck detect`: the memory pools of this machine as llama-server sees them, and where
+each number came from."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ import json
 from tierdeck.core.hardware import detect_devices
 from tierdeck.core.settings import Settings
 from tierdeck.core.units import fmt_bytes
+
+# The numbers whose origin is printed under the table, in this order.
+_EXPLAINED = (("total", "total_bytes"), ("free", "free_bytes"), ("budget", "budget_bytes"),
+              ("working set", "working_set_bytes"), ("device", "engine_id"),
+              ("bandwidth", "bandwidth_bytes_per_s"), ("processes", "processes"))
 
 
 def register(sub) -> None:
@@ -30,11 +36,11 @@ def run(args) -> int:
 
 
 def render(det) -> str:
-    rows = [("#", "kind", "name", "total", "free", "budget", "source")]
+    rows = [("#", "kind", "llama-server", "name", "total", "free", "budget", "source")]
     for d in det.devices:
         rows.append((
-            str(d.index), d.kind, d.name, fmt_bytes(d.total_bytes), fmt_bytes(d.free_bytes),
-            fmt_bytes(d.budget_bytes), d.source,
+            str(d.index), d.kind, d.engine_id or "-", d.name, fmt_bytes(d.total_bytes),
+            fmt_bytes(d.free_bytes), fmt_bytes(d.budget_bytes), d.source,
         ))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
@@ -51,10 +57,18 @@ def render(det) -> str:
             extra.append(f"{d.bandwidth_bytes_per_s / 1e9:.0f} GB/s")
         if d.processes:
             extra.append(f"{len(d.processes)} GPU processes")
+        if d.unified:
+            extra.append("unified memory (shared with the CPU)")
+        if d.mig_parent_uuid:
+            extra.append(f"MIG slice of {d.mig_parent_uuid}")
         if extra:
             lines.append(f"  [{d.index}] " + ", ".join(extra))
+        for label, key in _EXPLAINED:
+            if key in d.how:
+                lines.append(f"  [{d.index}] {label}: {d.how[key]}")
         for n in d.notes:
             lines.append(f"  [{d.index}] not reported: {n}")
     lines.append(f"budget = free - reserve ({fmt_bytes(det.devices[0].reserve_bytes)})")
+    lines += [f"rule: {r}" for r in det.rules]
     lines += [f"note: {n}" for n in det.notes]
     return "\n".join(lines)

@@ -86,7 +86,7 @@ def test_engine_listing_decides_and_identical_cards_follow_cuda_order():
     assert gpu.total_bytes == 24135 * MiB  # the engine's total
     assert gpu.free_bytes == 19 * GiB and gpu.budget_bytes == 19 * GiB - 512 * MiB  # NVML, live
     assert "--list-devices" in gpu.how["total_bytes"]
-    assert det.rules == ["devices: /opt/llama-server --list-devices"]
+    assert det.rules == ["devices: /opt/llama-server --list-devices: CUDA0"]
 
 
 def test_cpu_only_build_plans_no_gpu():

@@ -164,3 +164,15 @@ def test_cli_table_under_injected_nvidia(monkeypatch, capsys):
     text = capsys.readouterr().out
     assert "RTX 3090 Ti" in text and "nvidia" in text and "23.0 GiB" in text
     assert "not reported: power" in text
+    # Where each number came from, and which rule chose the devices.
+    assert "[0] total: nvmlDeviceGetMemoryInfo.total" in text
+    assert "[0] device: CUDA default order FASTEST_FIRST" in text
+    assert "CUDA0" in text
+
+
+def test_cli_on_this_machine_names_the_engine_rule(llama_server_bin, capsys):
+    """This machine's CPU build (-DGGML_RPC=ON) lists no GPU: the rule says so."""
+    assert main(["detect"]) == 0
+    text = capsys.readouterr().out
+    assert "--list-devices" in text and "no GPU (a CPU-only build)" in text
+    assert "[0] free: psutil.virtual_memory().available" in text

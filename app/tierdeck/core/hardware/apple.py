@@ -63,7 +63,11 @@ def run_gpu_cores() -> int | None:
                              text=True, timeout=5, check=False).stdout
     except (OSError, subprocess.TimeoutExpired):
         return None
-    m = re.search(r'"gpu-core-count"\s*=\s*(\d+)', out)
+    return parse_gpu_cores(out)
+
+
+def parse_gpu_cores(ioreg_text: str) -> int | None:
+    m = re.search(r'"gpu-core-count"\s*=\s*(\d+)', ioreg_text)
     return int(m.group(1)) if m else None
 
 

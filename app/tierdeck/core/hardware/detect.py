@@ -160,8 +160,9 @@ class HardwareSession:
         chosen, sel_notes = select_nvidia(nvml_devs, view, self._env, self._caps, reserve)
         notes += sel_notes
         if view is not None and view.listed:
+            seen = ", ".join(e.id for e in view.gpus()) or "no GPU (a CPU-only build): host RAM only"
             rules.append(f"devices: {view.binary} --list-devices"
-                         f"{' (cached)' if view.cached else ''}")
+                         f"{' (cached)' if view.cached else ''}: {seen}")
         elif nvml_devs:
             rules.append("devices: NVML with CUDA_VISIBLE_DEVICES / CUDA_DEVICE_ORDER applied")
         return chosen

@@ -13,7 +13,7 @@ The order of preference:
    confidential-computing memory call but without the detail list writes 32-byte records);
    if that decode fails the sanity check, the other size is tried.
 3. Nothing sane: the pids are dropped rather than guessed, with a note.
-Sanity: pid not 0 or 0xFFFFFFFF and within pid_max, memory not above the card's total, MIG
+Sanity: pid not 0 or 0xFFFFFFFF and below the kernel's pid limit, memory not above the card's total, MIG
 ids either "none" (0xFFFFFFFF) or small.
 
 Pids: NVML reports pids in the host's pid namespace. `local_pid` maps them into ours through
@@ -39,11 +39,9 @@ NVML_SUCCESS = 0
 NVML_ERROR_INSUFFICIENT_SIZE = 7
 
 
-def _pid_max() -> int:
-    try:
-        return int(Path("/proc/sys/kernel/pid_max").read_text())
-    except (OSError, ValueError):
-        return 4_194_304  # Linux's upper limit for pid_max
+# The kernel's hard ceiling for pids (PID_MAX_LIMIT on 64-bit). Not this namespace's
+# pid_max: since Linux 6.14 a container may have a lower one than the host NVML reports from.
+PID_MAX_LIMIT = 4_194_304
 
 
 def has_symbol(nv: Any, name: str) -> bool:
@@ -97,7 +95,7 @@ class ProcessReader:
     def __init__(self, nv: Any, *, pid_max: int | None = None,
                  pid_map: Callable[[list[int]], dict[int, int | None]] | None = None):
         self._nv = nv
-        self._pid_max = pid_max or _pid_max()
+        self._pid_max = pid_max or PID_MAX_LIMIT
         self._pid_map = pid_map or map_host_pids
         self._detail = has_symbol(nv, "nvmlDeviceGetRunningProcessDetailList") and hasattr(
             nv, "nvmlDeviceGetRunningProcessDetailList")
