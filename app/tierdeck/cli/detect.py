@@ -3,6 +3,7 @@ each number came from."""
 
 from __future__ import annotations
 
+import argparse
 import json
 
 from tierdeck.core.hardware import detect_devices
@@ -22,10 +23,16 @@ def register(sub) -> None:
         "--reserve-mib", type=int, default=None,
         help="memory to leave free on each device (default: the setting, 1024)",
     )
+    # The WSL2 NVML probe's child process in a frozen bundle (core/hardware/nvml_probe.py).
+    p.add_argument("--nvml-probe", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    if args.nvml_probe:
+        from tierdeck.core.hardware.nvml_probe import child_main  # noqa: PLC0415
+
+        return child_main()
     reserve = args.reserve_mib if args.reserve_mib is not None else Settings.load().reserve_mib
     det = detect_devices(reserve)
     if args.json:

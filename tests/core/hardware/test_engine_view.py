@@ -144,3 +144,28 @@ def test_round_trip_through_the_cache_format(text):
     devs, listed = parse_list_devices(text)
     view = EngineView("b", devs, listed=listed)
     assert EngineView.from_json(view.to_json()).devices == devs
+
+
+def test_a_card_added_or_removed_is_asked_again(tmp_path):
+    b = _fake_binary(tmp_path)
+    assert cache_key(b, {}, "GPU-a") != cache_key(b, {}, "GPU-a GPU-b")
+
+
+def test_a_hanging_binary_is_asked_once_per_session(tmp_path, monkeypatch):
+    import tierdeck.core.hardware.engine_view as ev
+    from tierdeck.core.hardware.detect import find_engine_view
+
+    runs = tmp_path / "runs"
+    hang = tmp_path / "llama-server"
+    hang.write_text(f"#!/bin/sh\necho run >> {runs}\nexec sleep 30\n")
+    hang.chmod(0o755)
+    monkeypatch.setattr(ev, "TIMEOUT_S", 0.5)
+    env = {"LLAMA_SERVER": str(hang)}
+    memo: dict = {}
+    first = find_engine_view(env, "", memo)
+    again = find_engine_view(env, "", memo)
+    assert "did not answer" in first.error and again is first
+    assert runs.read_text().splitlines() == ["run"]
+    # Not written to disk: a new session (e.g. after the user fixed the binary) asks again.
+    find_engine_view(env, "", {})
+    assert runs.read_text().splitlines() == ["run", "run"]

@@ -14,11 +14,8 @@ RAM = (128 * GiB, 100 * GiB)
 GB10_MEMINFO = (128501256192, 110 * GiB)
 
 
-def test_gb10_notsupported_memory_becomes_a_unified_device(monkeypatch):
+def test_gb10_notsupported_memory_becomes_a_unified_device():
     """Both memory-info calls answer NotSupported on GB10 (leptonai/gpud PR 1170's log)."""
-    import tierdeck.core.hardware.nvidia as nvidia
-
-    monkeypatch.setattr(nvidia, "read_meminfo", lambda: GB10_MEMINFO)
     gb10 = FakeGpu("NVIDIA GB10", 0, 0, uuid="GPU-2dee1e25", cc=(12, 1),
                    fail={"memory": pynvml.NVML_ERROR_NOT_SUPPORTED})
     nv = FakeNvml([gb10])
@@ -95,3 +92,18 @@ def test_wsl_is_read_from_the_kernel_release(tmp_path):
     assert is_wsl(f)
     f.write_text("6.8.0-45-generic\n")
     assert not is_wsl(f)
+
+
+def test_default_probe_child_on_this_machine_reports_the_missing_driver():
+    """The real child command: pynvml is installed here, libnvidia-ml is not."""
+    why = probe_in_child()
+    assert why is not None and "NVML unavailable" in why and "LibraryNotFound" in why
+
+
+def test_meminfo_parser_reads_memavailable(tmp_path):
+    from tierdeck.core.hardware.nvidia import read_meminfo
+
+    f = tmp_path / "meminfo"
+    f.write_text("MemTotal:       125493416 kB\nMemFree:         1000000 kB\n"
+                 "MemAvailable:   115343360 kB\n")
+    assert read_meminfo(str(f)) == (125493416 * 1024, 115343360 * 1024)

@@ -32,7 +32,7 @@ from tierdeck.core.hardware.apple import (
 )
 from tierdeck.core.hardware.cpu import read_cpu
 from tierdeck.core.hardware.device import Device
-from tierdeck.core.hardware.engine_view import EngineView, read_engine_view
+from tierdeck.core.hardware.engine_view import EngineView, cache_key, read_engine_view
 from tierdeck.core.hardware.macmem import available_from_vm_stat, run_vm_stat
 from tierdeck.core.hardware.nvidia import NvidiaReader
 from tierdeck.core.hardware.select import select_nvidia
@@ -63,8 +63,13 @@ class Detection:
         raise LookupError(f"no device {index}; have {', '.join(str(d.index) for d in self.devices)}")
 
 
-def find_engine_view(env: Mapping[str, str]) -> EngineView:
-    """The configured llama-server's --list-devices (cached per binary + environment)."""
+def find_engine_view(env: Mapping[str, str], hardware: str = "",
+                     memo: dict[str, EngineView] | None = None) -> EngineView:
+    """The configured llama-server's --list-devices (cached per binary + environment).
+
+    memo: answers already given in this session, failures included, so a binary that hangs
+    is not asked again on every refresh (the disk cache keeps only real listings).
+    """
     from tierdeck.core.servers.binary import LlamaServerNotFound, find_llama_server  # noqa: PLC0415
     from tierdeck.core.settings import Settings  # noqa: PLC0415
 
@@ -72,7 +77,17 @@ def find_engine_view(env: Mapping[str, str]) -> EngineView:
         found = find_llama_server(Settings.load().llama_server, dict(env))
     except LlamaServerNotFound as e:
         return EngineView("", error=str(e).splitlines()[0])
-    return read_engine_view(Path(found.path), env)
+    binary = Path(found.path)
+    try:
+        key = cache_key(binary, env, hardware)
+    except OSError as e:
+        return EngineView(str(binary), error=f"cannot read {binary}: {e.strerror}")
+    if memo is not None and key in memo:
+        return memo[key]
+    view = read_engine_view(binary, env, hardware=hardware)
+    if memo is not None:
+        memo[key] = view
+    return view
 
 
 class HardwareSession:
@@ -99,6 +114,7 @@ class HardwareSession:
         self._caps: dict[int, tuple[int, int] | None] = {}
         self._lock = threading.Lock()  # guards _reader/_closed; never held during a read
         self._closed = False
+        self._views: dict[str, EngineView] = {}
 
     def close(self) -> None:
         """Give the NVML session back. A detect still running elsewhere finishes without it."""
@@ -118,9 +134,9 @@ class HardwareSession:
             self._sysctl_cache[name] = self._sysctl_fn(name)
         return self._sysctl_cache[name]
 
-    def engine_view(self) -> EngineView | None:
+    def engine_view(self, hardware: str = "") -> EngineView | None:
         if self._engine == AUTO:
-            return find_engine_view(self._env)  # a stat and a small file once cached
+            return find_engine_view(self._env, hardware, self._views)  # a stat once known
         return self._engine if isinstance(self._engine, EngineView) else None
 
     def _host_memory(self) -> tuple[tuple[int, int], str]:
@@ -156,7 +172,7 @@ class HardwareSession:
         for d in nvml_devs:
             if d.nvml_index is not None and d.nvml_index not in self._caps:
                 self._caps[d.nvml_index] = reader.compute_capability(d.nvml_index)
-        view = self.engine_view()
+        view = self.engine_view(" ".join(sorted(d.uuid or d.name for d in nvml_devs)))
         chosen, sel_notes = select_nvidia(nvml_devs, view, self._env, self._caps, reserve)
         notes += sel_notes
         if view is not None and view.listed:
@@ -176,7 +192,7 @@ class HardwareSession:
         if not is_apple_silicon(self.machine, self.sysctl):
             rules.append("Intel Mac (hw.optional.arm64 absent): no Apple GPU pool; host RAM only")
             return Detection([read_cpu(0, total, available, reserve)], notes, rules)
-        view = self.engine_view()
+        view = self.engine_view(f"memsize={self.sysctl('hw.memsize')}")
         metal = view.gpus("Metal")[0] if view is not None and view.gpus("Metal") else None
         if view is not None and view.listed and metal is None:
             notes.append(f"{view.binary} lists no Metal device (an x86_64 build under Rosetta? "

@@ -112,9 +112,12 @@ def relevant_env(env: Mapping[str, str]) -> dict[str, str]:
             if k.startswith(_ENV_PREFIXES) or k in _ENV_NAMES}
 
 
-def cache_key(binary: Path, env: Mapping[str, str]) -> str:
+def cache_key(binary: Path, env: Mapping[str, str], hardware: str = "") -> str:
+    """hardware: what the caller knows of the machine (NVML uuids, RAM size), so a card
+    added or removed is asked about again, not answered from the cache."""
     st = binary.stat()
-    blob = json.dumps([str(binary.resolve()), st.st_mtime_ns, st.st_size, relevant_env(env)])
+    blob = json.dumps([str(binary.resolve()), st.st_mtime_ns, st.st_size, relevant_env(env),
+                       hardware])
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
@@ -129,7 +132,7 @@ def run_binary(argv: list[str], env: Mapping[str, str]) -> tuple[int, str]:
 
 def read_engine_view(binary: Path, env: Mapping[str, str] | None = None, *,
                      runner: Runner = run_binary, cache_dir: Path | None = None,
-                     refresh: bool = False) -> EngineView:
+                     refresh: bool = False, hardware: str = "") -> EngineView:
     """Ask `binary --list-devices` once per binary + environment; later calls read the cache.
 
     Free memory in a cached answer is as old as the answer: callers take free from the live
@@ -137,7 +140,7 @@ def read_engine_view(binary: Path, env: Mapping[str, str] | None = None, *,
     """
     env = os.environ if env is None else env
     try:
-        key = cache_key(binary, env)
+        key = cache_key(binary, env, hardware)
     except OSError as e:
         return EngineView(str(binary), error=f"cannot read {binary}: {e.strerror}")
     folder = cache_dir or app_dirs().cache / "engine-devices"

@@ -218,8 +218,8 @@ class NvidiaReader:
                 nv, "nvmlDeviceGetGpuInstanceId") else None
             dev.how["mig_gpu_instance"] = str(gi)
             dev.how["total_bytes"] = "nvmlDeviceGetMemoryInfo of the MIG device (its slice only)"
-            # MIG slices report no utilisation or power of their own; that is not a fault.
-            dev.notes = [n for n in dev.notes if not n.startswith(("utilization", "power", "temperature"))]
+            # A slice answers NotSupported for what only the whole card has; that is not a fault.
+            dev.notes = [n for n in dev.notes if not n.startswith(_WHOLE_CARD_ONLY)]
             out.append(dev)
         return out
 
@@ -241,6 +241,9 @@ class NvidiaReader:
             return None
         return clock * 1e6 * 2 * bus / 8
 
+
+_WHOLE_CARD_ONLY = ("utilization", "power", "temperature", "PCI info", "memory clock",
+                    "memory bus width")
 
 _FRIENDLY = {
     "NVMLError_LibraryNotFound": "no NVIDIA driver on this machine (libnvidia-ml not found)",

@@ -13,10 +13,28 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-_CHILD = ("import pynvml; pynvml.nvmlInit(); n = pynvml.nvmlDeviceGetCount(); "
-          "[pynvml.nvmlDeviceGetMemoryInfo(pynvml.nvmlDeviceGetHandleByIndex(i)) for i in range(n)]; "
-          "pynvml.nvmlShutdown(); print(n)")
 Runner = Callable[[list[str]], tuple[int, str]]
+
+
+def child_main() -> int:
+    """What the probe process runs: load NVML and touch every device's memory once."""
+    import pynvml  # noqa: PLC0415 - only in the child
+
+    pynvml.nvmlInit()
+    n = pynvml.nvmlDeviceGetCount()
+    for i in range(n):
+        pynvml.nvmlDeviceGetMemoryInfo(pynvml.nvmlDeviceGetHandleByIndex(i))
+    pynvml.nvmlShutdown()
+    print(n)
+    return 0
+
+
+def child_argv() -> list[str]:
+    # A PyInstaller bundle's executable is the app itself, not a Python that takes -c.
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "detect", "--nvml-probe"]
+    return [sys.executable, "-c", "from tierdeck.core.hardware.nvml_probe import child_main; "
+            "raise SystemExit(child_main())"]
 
 
 def is_wsl(osrelease: Path = Path("/proc/sys/kernel/osrelease")) -> bool:
@@ -36,7 +54,7 @@ def _run(argv: list[str]) -> tuple[int, str]:
 def probe_in_child(argv: list[str] | None = None, runner: Runner = _run) -> str | None:
     """None when NVML initialised and read memory in a child; else why it is not safe."""
     try:
-        code, text = runner(argv or [sys.executable, "-c", _CHILD])
+        code, text = runner(argv or child_argv())
     except subprocess.TimeoutExpired:
         return "NVML probe did not answer in 30 s: NVML not loaded in the app"
     except OSError as e:
