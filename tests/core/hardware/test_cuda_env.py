@@ -105,3 +105,15 @@ def test_engine_gpu_without_nvml_is_planned_on_engine_figures():
     gpu = det.devices[0]
     assert (gpu.kind, gpu.engine_id, gpu.source) == ("nvidia", "CUDA0", "llama-server --list-devices")
     assert gpu.budget_bytes == (11200 - 1024) * MiB
+
+
+def test_a_card_listed_by_cuda_and_vulkan_is_counted_once():
+    listing = ("Available devices:\n  CUDA0: NVIDIA GeForce RTX 4090 (24080 MiB, 23000 MiB free)\n"
+               "  Vulkan0: NVIDIA GeForce RTX 4090 (24560 MiB, 23000 MiB free)\n"
+               "  Vulkan1: AMD Radeon RX 7900 XTX (24560 MiB, 24000 MiB free)\n")
+    nv = FakeNvml([FakeGpu("NVIDIA GeForce RTX 4090", 24 * GiB, 0, uuid="GPU-4090")])
+    det = detect_devices(0, nvml=nv, platform_name="linux", memory=RAM,
+                         engine=EngineView("llama-server", *parse_list_devices(listing)))
+    gpus = [(d.kind, d.engine_id) for d in det.devices if d.is_gpu]
+    assert gpus == [("nvidia", "CUDA0"), ("gpu", "Vulkan1")]
+    assert any("Vulkan0" in n and "already listed" in n for n in det.notes)

@@ -75,6 +75,10 @@ def select_nvidia(devs: list[Device], view: EngineView | None, env: Mapping[str,
         if e.backend == "CUDA" and e.ordinal is not None and cuda_order.index(e) < len(predicted.order):
             guess = predicted.order[cuda_order.index(e)]
         k = _match(e, devs, used, guess)
+        if k is None and e.backend != "CUDA" and _match(e, devs, set(), None) is not None:
+            # A build with CUDA and Vulkan lists one card twice; its memory is counted once.
+            notes.append(f"{e.id} ({e.description}) is a card already listed by another backend")
+            continue
         if k is None:
             out.append(_engine_only(e, reserve_bytes))
             notes.append(f"{e.id} ({e.description}) has no NVML reading: planned on the "
