@@ -108,7 +108,9 @@ class DeviceProbe:
             self._metal_asked = True
             from tierdeck.core.hardware.detect import find_engine_view  # noqa: PLC0415
 
-            metal = find_engine_view(os.environ).gpus("Metal")
+            # Same fingerprint as HardwareSession's, so both read one cached answer.
+            hw = f"memsize={self._cached_sysctl('hw.memsize')}"
+            metal = find_engine_view(os.environ, hw).gpus("Metal")
             self._metal = (metal[0].total_bytes, metal[0].description) if metal else None
         return self._metal
 
