@@ -176,3 +176,18 @@ def test_cli_on_this_machine_names_the_engine_rule(llama_server_bin, capsys):
     text = capsys.readouterr().out
     assert "--list-devices" in text and "no GPU (a CPU-only build)" in text
     assert "[0] free: psutil.virtual_memory().available" in text
+
+
+def test_a_long_lived_session_reports_each_reads_own_problems():
+    from tierdeck.core.hardware import HardwareSession
+
+    gpu = rtx_3090_ti(fail={"memory": pynvml.NVML_ERROR_UNKNOWN})
+    fake = FakeNvml([gpu, FakeGpu("NVIDIA A4000", 16 * GiB, 0, fail={"memory": pynvml.NVML_ERROR_UNKNOWN})])
+    with HardwareSession(nvml=fake, platform_name="linux", memory=RAM) as s:
+        first = s.detect(0)
+        assert sum("memory" in n for n in first.notes) == 2  # both GPUs, not only the last
+        gpu.fail.clear()
+        second = s.detect(0)
+    assert [d.name for d in second.devices if d.is_gpu] == ["NVIDIA GeForce RTX 3090 Ti"]
+    assert sum("GPU 0" in n for n in second.notes) == 0 and sum("GPU 1" in n for n in second.notes) == 1
+    assert (fake.inits, fake.shutdowns) == (1, 1)

@@ -166,9 +166,8 @@ class HardwareSession:
         if reader is None:
             notes.append("hardware session closed: NVML not read")
             return []
-        nvml_devs = reader.read(reserve)
-        if reader.error:
-            notes.append(reader.error)
+        nvml_devs, read_notes = reader.read_with_notes(reserve)
+        notes += read_notes
         for d in nvml_devs:
             if d.nvml_index is not None and d.nvml_index not in self._caps:
                 self._caps[d.nvml_index] = reader.compute_capability(d.nvml_index)

@@ -53,6 +53,7 @@ class NvidiaReader:
         self._ready = False
         self._meminfo = meminfo
         self._lock = threading.Lock()  # the monitor's and the sampler's threads share a reader
+        self._errors: list[str] = []  # problems of the read in progress (under _lock)
         self.procs: ProcessReader | None = None
         if self._nvml is None:
             try:
@@ -75,7 +76,7 @@ class NvidiaReader:
         """A reader that never loaded NVML (the WSL2 probe said it is not safe)."""
         r = cls.__new__(cls)
         r.error, r._nvml, r._ready, r.procs = why, None, False, None
-        r._meminfo, r._lock = read_meminfo, threading.Lock()
+        r._meminfo, r._lock, r._errors = read_meminfo, threading.Lock(), []
         return r
 
     @property
@@ -98,8 +99,17 @@ class NvidiaReader:
         self.close()
 
     def read(self, reserve_bytes: int = 0) -> list[Device]:
+        return self.read_with_notes(reserve_bytes)[0]
+
+    def read_with_notes(self, reserve_bytes: int = 0) -> tuple[list[Device], list[str]]:
+        """Devices, and this read's problems (a GPU skipped and why); `error` keeps them too."""
         with self._lock:
-            return self._read(reserve_bytes)
+            if not self._ready:
+                return [], [self.error] if self.error else []
+            self._errors = []
+            devices = self._read(reserve_bytes)
+            self.error = "; ".join(self._errors) or None
+            return devices, list(self._errors)
 
     def _read(self, reserve_bytes: int) -> list[Device]:
         if not self._ready:
@@ -108,7 +118,7 @@ class NvidiaReader:
         try:
             count = nv.nvmlDeviceGetCount()
         except Exception as e:
-            self.error = f"NVML device count failed: {_nvml_msg(e)}"
+            self._errors.append(f"NVML device count failed: {_nvml_msg(e)}")
             return []
         devices: list[Device] = []
         for i in range(count):
@@ -128,7 +138,7 @@ class NvidiaReader:
 
         h = field("handle", nv.nvmlDeviceGetHandleByIndex, i)
         if h is None:
-            self.error = f"GPU {i}: " + "; ".join(notes)
+            self._errors.append(f"GPU {i}: " + "; ".join(notes))
             return []
         mig = field("MIG mode", nv.nvmlDeviceGetMigMode, h) if hasattr(nv, "nvmlDeviceGetMigMode") else None
         if mig is not None and mig[0] == 1:
@@ -158,14 +168,14 @@ class NvidiaReader:
             try:
                 total, free = self._meminfo()
             except (OSError, KeyError, ValueError) as e:
-                self.error = f"GPU {i} ({name}): unified memory, and /proc/meminfo unreadable: {e}"
+                self._errors.append(f"GPU {i} ({name}): unified memory, and /proc/meminfo unreadable: {e}")
                 return None
             used, unified = total - free, True
             how["total_bytes"] = "unified memory: /proc/meminfo MemTotal (NVML memory info NotSupported)"
             how["free_bytes"] = "unified memory: /proc/meminfo MemAvailable, as llama.cpp's CUDA backend reads it"
         else:
             # Without memory numbers the device is useless to a planner; say why, keep going.
-            self.error = f"GPU {i}: " + "; ".join(notes)
+            self._errors.append(f"GPU {i}: " + "; ".join(notes))
             return None
         util = field("utilization", nv.nvmlDeviceGetUtilizationRates, h)
         temp = field("temperature", nv.nvmlDeviceGetTemperature, h, nv.NVML_TEMPERATURE_GPU)
