@@ -81,6 +81,18 @@ def test_intel_mac_has_no_apple_device():
     assert any("Intel Mac" in r for r in det.rules)
 
 
+def test_intel_mac_with_a_radeon_plans_the_card_llama_server_drives():
+    """llama.cpp issue 10003: an Intel Mac Pro's Metal device is an AMD Radeon VII, 16368 MiB."""
+    intel = sysctl_for({"hw.memsize": str(64 * GiB), "machdep.cpu.brand_string": "Intel(R) Xeon(R) W-3245"})
+    view = listing("Available devices:\n  MTL0: AMD Radeon VII (16368 MiB, 16368 MiB free)\n")
+    det = detect_devices(1024, sysctl=intel, platform_name="darwin", machine="x86_64",
+                         memory=(64 * GiB, 40 * GiB), engine=view)
+    radeon, cpu = det.devices
+    assert (radeon.kind, radeon.engine_id, radeon.unified) == ("gpu", "MTL0", False)
+    assert radeon.budget_bytes == (16368 - 1024) * MiB and cpu.kind == "cpu" and cpu.index == 1
+    assert not any(d.kind == "apple" for d in det.devices)
+
+
 def test_intel_mac_has_no_apple_device_in_the_metrics_probe_either():
     intel = sysctl_for({"hw.memsize": str(32 * GiB), "machdep.cpu.brand_string": "Intel(R) Core(TM) i9"})
     probe = DeviceProbe(reserve_bytes=0, platform_name="darwin", machine="x86_64", sysctl=intel,

@@ -35,7 +35,7 @@ from tierdeck.core.hardware.device import Device
 from tierdeck.core.hardware.engine_view import EngineView, cache_key, read_engine_view
 from tierdeck.core.hardware.macmem import available_from_vm_stat, run_vm_stat
 from tierdeck.core.hardware.nvidia import NvidiaReader
-from tierdeck.core.hardware.select import select_nvidia
+from tierdeck.core.hardware.select import engine_only_device, select_nvidia
 
 MiB = 1024**2
 AUTO = "auto"
@@ -188,10 +188,15 @@ class HardwareSession:
             from_vm = available_from_vm_stat(self._vm_stat(), total)
             if from_vm is not None:
                 available, avail_how = from_vm, "vm_stat: total - (app + wired + compressed)"
-        if not is_apple_silicon(self.machine, self.sysctl):
-            rules.append("Intel Mac (hw.optional.arm64 absent): no Apple GPU pool; host RAM only")
-            return Detection([read_cpu(0, total, available, reserve)], notes, rules)
         view = self.engine_view(f"memsize={self.sysctl('hw.memsize')}")
+        if not is_apple_silicon(self.machine, self.sysctl):
+            # An Intel Mac has no unified Apple GPU pool. A discrete card llama-server drives
+            # through Metal (an AMD Radeon) is planned on the engine's own figures.
+            cards = [engine_only_device(e, reserve) for e in (view.gpus("Metal") if view else [])]
+            rules.append("Intel Mac (hw.optional.arm64 absent): no Apple GPU pool"
+                         + (f"; {len(cards)} Metal card(s) from llama-server" if cards else "; host RAM only"))
+            cpu = read_cpu(len(cards), total, available, reserve)
+            return Detection(_renumber(cards + [cpu]), notes, rules)
         metal = view.gpus("Metal")[0] if view is not None and view.gpus("Metal") else None
         if view is not None and view.listed and metal is None:
             notes.append(f"{view.binary} lists no Metal device (an x86_64 build under Rosetta? "

@@ -80,7 +80,7 @@ def select_nvidia(devs: list[Device], view: EngineView | None, env: Mapping[str,
             notes.append(f"{e.id} ({e.description}) is a card already listed by another backend")
             continue
         if k is None:
-            out.append(_engine_only(e, reserve_bytes))
+            out.append(engine_only_device(e, reserve_bytes))
             notes.append(f"{e.id} ({e.description}) has no NVML reading: planned on the "
                          f"engine's own figures")
             continue
@@ -119,7 +119,8 @@ def _apply(d: Device, e: EngineDevice) -> Device:
     return d
 
 
-def _engine_only(e: EngineDevice, reserve: int) -> Device:
+def engine_only_device(e: EngineDevice, reserve: int) -> Device:
+    """A GPU known only from llama-server's listing (no NVML for it, or another backend)."""
     free = e.free_bytes if e.free_bytes is not None else e.total_bytes
     kind = "nvidia" if e.backend == "CUDA" else "gpu"
     return Device(index=0, kind=kind, name=e.description, total_bytes=e.total_bytes,
