@@ -117,3 +117,16 @@ def test_a_card_listed_by_cuda_and_vulkan_is_counted_once():
     gpus = [(d.kind, d.engine_id) for d in det.devices if d.is_gpu]
     assert gpus == [("nvidia", "CUDA0"), ("gpu", "Vulkan1")]
     assert any("Vulkan0" in n and "already listed" in n for n in det.notes)
+
+
+def test_engine_free_above_its_total_is_not_planned_on_llama_cpp_17536():
+    """b7166 reported host RAM as a discrete 5090's free memory (55372 of 32106 MiB)."""
+    from .test_engine_view import CUDA_5090_ISSUE_17536
+
+    nv = FakeNvml([FakeGpu("NVIDIA GeForce RTX 5090", 32607 * MiB, 600 * MiB, uuid="GPU-5090")])
+    det = detect_devices(0, nvml=nv, platform_name="linux", memory=RAM,
+                         engine=EngineView("llama-server", *parse_list_devices(CUDA_5090_ISSUE_17536)))
+    gpu = det.devices[0]
+    assert gpu.engine_id == "CUDA0" and gpu.total_bytes == 32106 * MiB
+    assert gpu.free_bytes == min(32007 * MiB, 32106 * MiB)  # NVML's live free, not 55372
+    assert any("engine total 32106 MiB vs NVML 32607 MiB" in n for n in gpu.notes)
