@@ -151,5 +151,22 @@ def test_unmapped_processes_never_reach_the_sampler():
 
 
 def test_record_layouts_match_the_c_structs():
-    assert struct.calcsize("@IQII") == 24 and struct.calcsize("@IQIIQ") == 32
+    """Our decode formats against nvidia-ml-py's own ctypes structs (the C layouts)."""
+    import ctypes
+
+    assert struct.calcsize("@IQII") == ctypes.sizeof(pynvml.c_nvmlProcessInfo_v2_t) == 24
+    assert struct.calcsize("@IQIIQ") == ctypes.sizeof(pynvml.c_nvmlProcessDetail_v1_t) == 32
     assert NOT_AVAILABLE == 2**64 - 1
+    # What the reader uses from the real module is there.
+    for name in ("_nvmlGetFunctionPointer", "NVMLError", "nvmlProcessDetailList_v1",
+                 "nvmlDeviceGetRunningProcessDetailList", "nvmlDeviceGetMigMode",
+                 "nvmlDeviceGetMigDeviceHandleByIndex", "nvmlDeviceGetPciInfo",
+                 "nvmlDeviceGetCudaComputeCapability", "nvmlDeviceGetGpuInstanceId"):
+        assert hasattr(pynvml, name), name
+
+
+def test_the_fake_only_offers_functions_the_real_binding_has():
+    fake = FakeNvml([], driver=FakeDriver.r550())
+    names = [n for n in dir(fake) if n.startswith("nvml")]
+    assert len(names) > 15
+    assert [n for n in names if not hasattr(pynvml, n)] == []
