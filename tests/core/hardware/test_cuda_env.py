@@ -130,3 +130,15 @@ def test_engine_free_above_its_total_is_not_planned_on_llama_cpp_17536():
     assert gpu.engine_id == "CUDA0" and gpu.total_bytes == 32106 * MiB
     assert gpu.free_bytes == min(32007 * MiB, 32106 * MiB)  # NVML's live free, not 55372
     assert any("engine total 32106 MiB vs NVML 32607 MiB" in n for n in gpu.notes)
+
+
+def test_three_identical_cards_follow_the_predicted_cuda_numbers():
+    cards = [FakeGpu("NVIDIA RTX A6000", 48 * GiB, 0, uuid=f"GPU-{c}", pci_bus_id=f"0:0{i}:00.0")
+             for i, c in enumerate("abc")]
+    line = "  CUDA{n}: NVIDIA RTX A6000 (48676 MiB, 48000 MiB free)\n"
+    listing = "Available devices:\n" + "".join(line.format(n=n) for n in range(3))
+    env = {"CUDA_VISIBLE_DEVICES": "2,0,1", "CUDA_DEVICE_ORDER": "PCI_BUS_ID"}
+    det = detect_devices(0, nvml=FakeNvml(cards), platform_name="linux", memory=RAM, env=env,
+                         engine=EngineView("llama-server", *parse_list_devices(listing)))
+    assert [(d.engine_id, d.uuid) for d in det.devices if d.is_gpu] == [
+        ("CUDA0", "GPU-c"), ("CUDA1", "GPU-a"), ("CUDA2", "GPU-b")]

@@ -69,11 +69,12 @@ def select_nvidia(devs: list[Device], view: EngineView | None, env: Mapping[str,
     used: set[int] = set()
     out: list[Device] = []
     notes: list[str] = []
-    cuda_order = [e for e in gpus if e.backend == "CUDA"]
+    n_cuda = 0  # the n-th CUDA device is predicted.order[n] (identical listings are not unique)
     for e in gpus:
         guess = None
-        if e.backend == "CUDA" and e.ordinal is not None and cuda_order.index(e) < len(predicted.order):
-            guess = predicted.order[cuda_order.index(e)]
+        if e.backend == "CUDA":
+            guess = predicted.order[n_cuda] if n_cuda < len(predicted.order) else None
+            n_cuda += 1
         k = _match(e, devs, used, guess)
         if k is None and e.backend != "CUDA" and _match(e, devs, set(), None) is not None:
             # A build with CUDA and Vulkan lists one card twice; its memory is counted once.
