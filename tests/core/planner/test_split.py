@@ -12,7 +12,7 @@ from tierdeck.core.planner import memory as m
 from tierdeck.core.planner import split as sp
 from tierdeck.core.planner.multi import device_args, estimate_split, order_devices
 from tierdeck.core.planner.multi_fit import fit_split
-from tierdeck.core.units import GiB, MiB
+from tierdeck.core.units import GiB
 
 
 def gpu(i: int, gib: float, kind: str = "nvidia", name: str | None = None) -> Device:
