@@ -126,6 +126,10 @@ def test_per_device_weights_and_kv_match_llama_server(rpc_hosts, models, llama_s
         n_caches = max(1, len(mem.kv_caches))
         assert abs(d.kv_bytes - _by_endpoint(mem.kv_bytes, ep)) <= 0.005 * MiB * n_caches + 1
         assert _mib(d.recurrent_bytes) == _mib(_by_endpoint(mem.recurrent_bytes, ep))
+    # compute is modelled (pipeline copies of the inputs per device): never far under, not wildly over
+    for ep, d in zip(rpc_hosts, e.devices, strict=True):
+        real = _by_endpoint(mem.compute_bytes, ep)
+        assert 0.9 * real <= d.compute_bytes <= 1.7 * real, (ep, d.compute_bytes / MiB, real / MiB)
     # the split matches: the layers llama.cpp put on each device hold exactly those bytes, and
     # nothing but the input layer stayed on the host
     assert _mib(mem.model_bytes.get("CPU_Mapped", 0)) == _mib(f.embd_bytes) or f.embd_bytes < 0.01 * MiB

@@ -25,6 +25,13 @@ from tierdeck.core.planner.estimate import (
 )
 from tierdeck.core.units import fmt_bytes
 
+# With the model on >1 devices, all layers offloaded and -sm layer, llama.cpp pipelines ubatches
+# (GGML_SCHED_MAX_COPIES = 4): every device's compute buffer holds 4 copies of the inputs.
+# Measured on rpc-server splits (tests/core/planner/test_rpc_vs_llama_server.py): device compute =
+# the single-device peak + 3 more masks, the first device also + (32 n_embd + 4 n_ff + 61) B per
+# token of the ubatch; host compute = 4 masks + (40 n_embd + 143) B per token. Measured: first
+# device -2%..0, later devices -5%..+63% (over: a last device with one wide layer), host -5%..0.
+PIPELINE_COPIES = 4
 RPC_NOTE = ("llama.cpp RPC traffic is unauthenticated and unencrypted: keep rpc-server on "
             "loopback or a network you trust")
 
@@ -223,13 +230,26 @@ def estimate_split(f: ModelFacts, req: PlanRequest, devices: list[Device], split
 
     comp = m.compute_bytes(f, c, req.ubatch, req.batch, fa, tk)
     out = m.output_buffer_bytes(f, n_seq)
+    used = [s for s in shares if s.n_layers or (split_mode == "row" and s.weights_bytes)]
+    all_offloaded = place.count(sp.CPU) == 0
+    pipeline = split_mode == "layer" and len(used) > 1 and all_offloaded
+    mask = m.mask_bytes(f, c, req.ubatch, req.batch, fa)
+    n_t = min(req.ubatch, req.batch, c.n_ctx)
     for d, s in zip(devices, shares, strict=True):
-        if s.n_layers or (split_mode == "row" and s.weights_bytes):
+        if s in used:
             s.compute_bytes = comp
+            if pipeline:
+                s.compute_bytes += (PIPELINE_COPIES - 1) * mask
+                if s is used[0]:
+                    s.compute_bytes += n_t * (32 * f.n_embd + 4 * max(f.n_ff or [0]) + 61)
             s.overhead_bytes = CUDA_CONTEXT_BYTES if d.kind == "nvidia" else 0
         if calib is not None:
             calib.apply(s, d)
     host += out
+    if pipeline:
+        host += PIPELINE_COPIES * mask + n_t * (40 * f.n_embd + 143)
+        notes.append(f"pipeline parallelism: llama.cpp keeps {PIPELINE_COPIES} copies of each ubatch's "
+                     "inputs (the attention mask) per device")
     args = server_args(c, req, tk, tv, fa)
     if len(devices) > 1 or split_mode != "layer":
         args += ["--split-mode", split_mode]
