@@ -32,6 +32,7 @@ BACKENDS = {"nvidia": "CUDA", "apple": "Metal", "cpu": "CPU", "rpc": "RPC"}
 _BACKEND = re.compile(r"^(CUDA|ROCm|Vulkan|Metal|MTL|RPC|SYCL|CPU)", re.I)
 _OOM_DEVICE = re.compile(r"\b(CUDA\d+|ROCm\d+|Vulkan\d+|RPC\d+(?:\[[^\]]*\])?|Metal|MTL\d*)\b")
 _OOM_SIZE = re.compile(r"(?:of size|allocate)\s+(\d+)(?:\s*bytes)?\b|([0-9.]+)\s*MiB")
+_CUDA_DEVICE = re.compile(r"cuda\w*:.* on device (\d+)", re.I)
 _OOM = re.compile(r"out of memory|cudaMalloc failed|failed to allocate|insufficient memory|OutOfMemory", re.I)
 
 
@@ -127,16 +128,25 @@ def _reported_compute(loaded: dict) -> dict[str, int]:
 
 
 def _oom_from_lines(lines: list[str]) -> tuple[str, int] | None:
-    """(device, bytes that failed) from an out-of-memory log; device 'CUDA0' etc. or '' if unnamed."""
-    for line in reversed(lines):
-        if not _OOM.search(line):
-            continue
-        dev = _OOM_DEVICE.search(line)
-        size = 0
-        for s in _OOM_SIZE.finditer(line):
-            size = int(s.group(1)) if s.group(1) else int(float(s.group(2)) * MiB)
-        return (dev.group(1).split("[")[0] if dev else "", size)
-    return None
+    """(device, bytes that failed) from an out-of-memory log; device 'CUDA0' etc. or '' if unnamed.
+    The line naming a buffer wins ("failed to allocate CUDA1 buffer of size N"), then a
+    "cudaMalloc ... on device N" line, then any out-of-memory line."""
+    hits = [ln for ln in lines if _OOM.search(ln)]
+    if not hits:
+        return None
+    named = [ln for ln in hits if _OOM_DEVICE.search(ln)]
+    cuda = [ln for ln in hits if _CUDA_DEVICE.search(ln)]
+    line = (named or cuda or hits)[-1]
+    if named:
+        dev = _OOM_DEVICE.search(line).group(1).split("[")[0]
+    elif cuda:
+        dev = f"CUDA{_CUDA_DEVICE.search(line).group(1)}"
+    else:
+        dev = ""
+    size = 0
+    for s in _OOM_SIZE.finditer(line):
+        size = int(s.group(1)) if s.group(1) else int(float(s.group(2)) * MiB)
+    return dev, size
 
 
 def load_calibration(data_dir: Path | None = None, logs_dir: Path | None = None) -> Calibration:
