@@ -164,3 +164,21 @@ def test_rpc_server_command_matches_this_build(llama_server_bin):
     argv = rpc_server_command(binary, "127.0.0.1", 50099, threads=2, cache=True, flags=flags)
     assert argv == [str(binary), "-H", "127.0.0.1", "-p", "50099", "-t", "2", "-c"]
     assert Path(argv[0]).name in ("ggml-rpc-server", "rpc-server")
+
+
+def test_cli_plan_runs_as_planned(rpc_hosts, models, llama_server_bin, tmp_path, capsys):
+    """`tierdeck plan --rpc A=..,B=.. --json`: its argv, given to llama-server, puts on each host the
+    weights and KV the plan printed, each within its budget, per-device numbers summing to the totals."""
+    import json  # noqa: PLC0415
+
+    from tierdeck.cli import main  # noqa: PLC0415
+
+    rpc = f"{rpc_hosts[0]}=40MiB,{rpc_hosts[1]}=24MiB"
+    assert main(["plan", str(models["q8"]), "--rpc", rpc, "--ctx", "2048", "-np", "2", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["total_bytes"] == sum(x["total_bytes"] for x in d["devices"])
+    assert all(x["total_bytes"] <= x["budget_bytes"] for x in d["devices"])
+    mem, text = load_memory(llama_server_bin, models["q8"], d["server_args"], tmp_path / "cli.log")
+    for ep, x in zip(rpc_hosts, d["devices"], strict=True):
+        assert _mib(x["weights_bytes"]) == _mib(_by_endpoint(mem.model_bytes, ep)), text[-3000:]
+        assert _mib(x["kv_bytes"]) == _mib(_by_endpoint(mem.kv_bytes, ep))
