@@ -242,7 +242,9 @@ def estimate_split(f: ModelFacts, req: PlanRequest, devices: list[Device], split
                 s.compute_bytes += (PIPELINE_COPIES - 1) * mask
                 if s is used[0]:
                     s.compute_bytes += n_t * (32 * f.n_embd + 4 * max(f.n_ff or [0]) + 61)
-            s.overhead_bytes = CUDA_CONTEXT_BYTES if d.kind == "nvidia" else 0
+        # every device in the list gets a backend (a CUDA context) even with no layers on it
+        s.overhead_bytes = CUDA_CONTEXT_BYTES if d.kind == "nvidia" and (s in used or split_mode != "none"
+                                                                           or s.index == main_gpu) else 0
         if calib is not None:
             calib.apply(s, d)
     host += out

@@ -37,7 +37,8 @@ def balanced_counts(f: ModelFacts, req: PlanRequest, devices: list[Device], cali
     """Layer counts per device (output layer included) that minimise the fullest device's share
     of its budget, at req's context. Bisection on that share; greedy contiguous fill per try."""
     probe = estimate_split(f, req, devices, "layer", [1.0] * len(devices), calib=calib)
-    fixed = [s.compute_bytes + s.overhead_bytes for s in probe.devices]
+    fixed = [s.compute_bytes for s in probe.devices]  # paid once a device holds a layer
+    base = [s.overhead_bytes for s in probe.devices]  # paid by every device in the list
     one = estimate_split(f, req, devices, "layer", [1.0] + [0.0] * (len(devices) - 1), calib=calib)
     c = m.cells(f, one.ctx_total, one.parallel, req.kv_unified, req.ubatch, req.swa_full)
     kv = dict(m.kv_layer_bytes(f, c, one.type_k, one.type_v, one.flash_attn)) if one.valid else {}
@@ -53,7 +54,7 @@ def balanced_counts(f: ModelFacts, req: PlanRequest, devices: list[Device], cali
 
     def fill(u: float) -> list[int] | None:
         counts = [0] * len(devices)
-        di, used = 0, 0
+        di, used = 0, base[0]
         for il in range(f.n_layer + 1):
             while di < len(devices):
                 need = costs[di][il] + (fixed[di] if counts[di] == 0 else 0)
@@ -61,7 +62,8 @@ def balanced_counts(f: ModelFacts, req: PlanRequest, devices: list[Device], cali
                     used += need
                     counts[di] += 1
                     break
-                di, used = di + 1, 0
+                di += 1
+                used = base[di] if di < len(devices) else 0
             else:
                 return None
         return counts
