@@ -178,7 +178,7 @@ def two_devices(f, path: Path, req: PlanRequest, fp: Path, runs: int) -> None:
           f"-> {best.ctx_per_slot} ctx/slot, -ts {','.join(f'{x:g}' for x in best.tensor_split)}; "
           f"tierdeck plan --budget 24GiB,12GiB --json {t_cli * 1e3:.0f} ms; {per}; sums to totals: {sums}; "
           f"each within budget: {within}")
-    peer = fit_params_rpc(fp, path, req, [d["tensor_split"] for d in [out]][0])
+    peer = fit_params_rpc(fp, path, out["ctx_total"], out["tensor_split"])
     if peer is not None:
         dt, rows = peer
         ours = {d["name"]: (d["weights_bytes"] // MiB, (d["kv_bytes"] + d["recurrent_bytes"]) // MiB)
@@ -187,8 +187,8 @@ def two_devices(f, path: Path, req: PlanRequest, fp: Path, runs: int) -> None:
               f"model/context MiB {rows}; ours (weights/KV, MiB) {ours}")
 
 
-def fit_params_rpc(fp: Path, path: Path, req: PlanRequest, ts: list[float]):
-    """llama-fit-params over two rpc-servers on loopback, -c as our plan; None if unavailable."""
+def fit_params_rpc(fp: Path, path: Path, ctx_total: int, ts: list[float]):
+    """llama-fit-params over two rpc-servers on loopback, -c and -ts as our plan; None if unavailable."""
     import signal  # noqa: PLC0415
     import socket  # noqa: PLC0415
 
@@ -209,7 +209,7 @@ def fit_params_rpc(fp: Path, path: Path, req: PlanRequest, ts: list[float]):
                                           start_new_session=True))
             eps.append(f"127.0.0.1:{port}")
         time.sleep(1.0)
-        args = [str(fp), "-m", str(path), "-c", str(CTX_PER_SLOT * PARALLEL), "-np", str(PARALLEL), "-fa", "on",
+        args = [str(fp), "-m", str(path), "-c", str(ctx_total), "-np", str(PARALLEL), "-fa", "on",
                 "-ub", "512", "-ctk", "f16", "-ctv", "f16", "--fit-print", "on", "-t", "1",
                 "--rpc", ",".join(eps), "-ts", ",".join(f"{x:g}" for x in ts), "-ngl", "all"]
         t = time.perf_counter()
