@@ -60,15 +60,7 @@ RPC_WARNING = WARNING
 
 
 def split_devices(tier, profile, detection) -> list[Device]:
-    """The devices llama.cpp will spread this tier over, in its order: the profile's RPC hosts,
-    then every detected GPU (or those the tier names in devices:). One device: no split."""
-    from tierdeck.core.planner.rpc import rpc_device  # noqa: PLC0415
+    """The devices llama.cpp will spread this tier over (planner.multi_fit.tier_devices)."""
+    from tierdeck.core.planner.multi_fit import tier_devices  # noqa: PLC0415
 
-    if tier is None or getattr(tier, "split_mode", None) == "none":
-        return []
-    rpc = [rpc_device(h.endpoint, h.memory_bytes, i) for i, h in enumerate(profile.rpc)] \
-        if profile is not None and tier.use_rpc else []
-    gpus = [d for d in (detection.devices if detection else []) if d.kind == "nvidia"]
-    if tier.devices:
-        gpus = [d for d in gpus if f"CUDA{d.index}" in tier.devices]
-    return rpc + gpus
+    return tier_devices(tier, detection.devices if detection else [])

@@ -90,6 +90,30 @@ def evaluate(split_mode: str, tensor_split: list[float] | None, main_gpu: int, c
     return run
 
 
+def tier_devices(tier, devices: list[Device]) -> list[Device]:
+    """The devices llama.cpp spreads a profile tier over, in its order: the tier's RPC hosts
+    (profile `rpc:`), then every detected NVIDIA GPU, or those named in `devices:`.
+    Fewer than two: not a split (plan it with fit_context on one device)."""
+    from tierdeck.core.planner.rpc import rpc_device  # noqa: PLC0415
+
+    if tier is None or getattr(tier, "split_mode", None) == "none":
+        return []
+    rpc = [rpc_device(h.endpoint, h.memory_bytes, i) for i, h in enumerate(getattr(tier, "rpc_hosts", []))]
+    gpus = [d for d in devices if d.kind == "nvidia"]
+    if getattr(tier, "devices", None):
+        gpus = [d for d in gpus if f"CUDA{d.index}" in tier.devices]
+    return rpc + gpus
+
+
+def plan_tier_split(tier, facts: ModelFacts, req: PlanRequest, devices: list[Device], calib=None) -> SplitFit | None:
+    """For the supervisor's tier plan: the split fit when the tier spans several devices, else
+    None. Its best.server_args carry -sm/-ts/-mg (multi.device_args) for cmdline.build_command."""
+    devs = tier_devices(tier, devices)
+    if len(devs) < 2:
+        return None
+    return fit_split(facts, req, devs, tier.split_mode or "layer", tier.tensor_split, tier.main_gpu or 0, calib)
+
+
 def fit_split(f: ModelFacts, req: PlanRequest, devices: list[Device], split_mode: str = "layer",
               tensor_split: list[float] | None = None, main_gpu: int = 0, calib=None) -> SplitFit:
     """req.ctx_per_slot None: the largest context per slot that fits all devices; else check it."""

@@ -439,6 +439,7 @@ class _Builder:
         t.alias = t.alias or f"local-{name}"
         if t.use_rpc:
             t.rpc = [h.endpoint for h in prof.rpc]
+            t.rpc_hosts = list(prof.rpc)
         if not t.model:
             self.bad(tiers, name, f"{dotted}.model",
                      "missing: a local tier needs model: (a .gguf path, a models: key or builtin:demo)")

@@ -68,6 +68,7 @@ class Tier:
     devices: list[str] | None = None  # --device CUDA0,CUDA1: None = all that llama.cpp finds
     use_rpc: bool = True  # use the profile's rpc: hosts
     rpc: list[str] = field(default_factory=list)  # host:port of rpc-server processes (from the profile)
+    rpc_hosts: list[RpcHost] = field(default_factory=list)  # the same hosts with what each offers
     # remote tiers
     base_url: str | None = None
     api_key_env: str | None = None
