@@ -74,3 +74,23 @@ def test_rpc_rows_say_where_and_how_much():
     rows = rpc_rows([H("127.0.0.1", 8 * GiB), H("10.0.0.5", None)])
     assert rows[0][1].startswith("offers 8.0 GiB · loopback")
     assert "memory not given" in rows[1][1] and "NETWORK" in rows[1][1]
+
+
+def test_bars_say_when_real_loads_calibrated_them(window, qtbot, tierdeck_home):
+    import json  # noqa: PLC0415
+
+    from tierdeck.core.paths import app_dirs  # noqa: PLC0415
+
+    rec = {"time": 1, "profile": "demo", "tier": "sonnet", "model": "m", "command": [], "planned_bytes": 1,
+           "plan": {"estimate": {"compute_bytes": 100, "device_kind": "nvidia"}},
+           "loaded": {"compute_bytes": {"CUDA0": 120}}}
+    app_dirs().data.mkdir(parents=True, exist_ok=True)
+    (app_dirs().data / "loads.jsonl").write_text("\n".join(json.dumps(rec) for _ in range(7)) + "\n")
+    window.monitor.stop()
+    plan = window.plan
+    window.tiers.select("sonnet")
+    qtbot.waitUntil(lambda: plan.current_facts() is not None, timeout=10000)
+    plan.set_detection(two_gpus())
+    plan.set_ctx_per_slot(1024)
+    qtbot.waitUntil(lambda: plan.split_bars.isVisibleTo(plan) and bool(plan.split_text.text()), timeout=10000)
+    assert "compute x1.20, calibrated on 7 loads here" in plan.split_bars.bars[0].model.title

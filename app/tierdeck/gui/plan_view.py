@@ -464,11 +464,11 @@ class PlanView(QWidget):
             self.split_text.hide()
             return
         from tierdeck.core.planner.multi import order_devices  # noqa: PLC0415
-        from tierdeck.core.planner.multi_fit import fit_split  # noqa: PLC0415
+        from tierdeck.gui.split_model import fit_split_here  # noqa: PLC0415
 
         self._split_gen += 1
         gen = self._split_gen
-        self.runner.submit("split plan", fit_split, facts, tier_request(t), order_devices(devs),
+        self.runner.submit("split plan", fit_split_here, facts, tier_request(t), order_devices(devs),
                            t.split_mode or "layer", t.tensor_split, t.main_gpu or 0,
                            on_done=lambda r, g=gen: self._got_split(g, r),
                            on_error=lambda m: self.split_text.setText(f"split planner error: {m}"))

@@ -64,3 +64,13 @@ def split_devices(tier, profile, detection) -> list[Device]:
     from tierdeck.core.planner.multi_fit import tier_devices  # noqa: PLC0415
 
     return tier_devices(tier, detection.devices if detection else [])
+
+
+def fit_split_here(facts, req, devices, split_mode, tensor_split, main_gpu):
+    """Worker job: the split plan with what real loads on this machine taught (reads loads.jsonl,
+    so never on the UI thread). Bars then say "calibrated on N loads here"."""
+    from tierdeck.core.planner.calibrate import load_calibration  # noqa: PLC0415
+    from tierdeck.core.planner.multi_fit import fit_split  # noqa: PLC0415
+
+    cal = load_calibration()
+    return fit_split(facts, req, devices, split_mode, tensor_split, main_gpu, None if cal.empty else cal)
