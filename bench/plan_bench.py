@@ -6,7 +6,10 @@
 (b) whole process: `tierdeck plan --json` vs one `llama-fit-params --fit-print on` run;
 (c) a largest-context search done with repeated llama-fit-params runs vs ours;
 (d) our KV (+recurrent) bytes vs llama-fit-params' `context` column (MiB, rounded down),
-    and weights / compute vs its `model` / `compute` columns.
+    and weights / compute vs its `model` / `compute` columns;
+(e) one tier over two devices (24 GiB + 12 GiB): one per-device estimate, the full search
+    (largest context and the balanced -ts), `tierdeck plan --budget 24GiB,12GiB --json`, and,
+    side by side, llama-fit-params over two real rpc-servers on loopback (its per-device dry run).
 The llama-fit-params here is a CPU build: its figures are the `Host` line.
 """
 
@@ -30,6 +33,8 @@ from tierdeck.core.gguf.synth import qwen3_14b, qwen3_30b_a3b, write_model  # no
 from tierdeck.core.hardware.device import Device  # noqa: E402
 from tierdeck.core.planner import PlanRequest, estimate, fit_context  # noqa: E402
 from tierdeck.core.planner import memory as m  # noqa: E402
+from tierdeck.core.planner.multi import estimate_split  # noqa: E402
+from tierdeck.core.planner.multi_fit import fit_split  # noqa: E402
 from tierdeck.core.servers.binary import find_llama_server  # noqa: E402
 from tierdeck.core.units import GiB, MiB  # noqa: E402
 
@@ -150,8 +155,79 @@ def main() -> int:
                           "search_ms": t_fit * 1e3, "cli_ms": t_cli * 1e3, "fit_params_ms": t_fp * 1e3,
                           "fp_search_s": t_search_fp, "fp_runs": n_runs, "kv_mib": ctx_mib,
                           "fp_context_mib": fp_ctx, "fp_rows": rows}))
+        two_devices(f, path, req, fp, a.runs)
         print()
     return 0
+
+
+def two_devices(f, path: Path, req: PlanRequest, fp: Path, runs: int) -> None:
+    devs = [Device(i, "nvidia", f"CUDA{i}", b, b, b, 0, "bench") for i, b in enumerate((24 * GiB, 12 * GiB))]
+    t_one = med(lambda: estimate_split(f, req, devs), max(runs, 100))
+    t_search = med(lambda: fit_split(f, req.replace(ctx_per_slot=None), devs), max(runs, 10))
+    best = fit_split(f, req.replace(ctx_per_slot=None), devs).best
+    cli = [sys.executable, "-m", "tierdeck", "plan", str(path), "--budget", "24GiB,12GiB",
+           "-np", str(PARALLEL), "-fa", "on", "--json"]
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "app"))
+    t_cli = med(lambda: subprocess.run(cli, capture_output=True, env=env, check=False, timeout=120), runs)
+    out = json.loads(subprocess.run(cli, capture_output=True, env=env, check=False, timeout=120).stdout)
+    sums = all(out[k] == sum(d[k] for d in out["devices"]) for k in ("weights_bytes", "kv_bytes", "total_bytes"))
+    within = all(d["total_bytes"] <= d["budget_bytes"] for d in out["devices"])
+    per = ", ".join(f"{d['name']} {d['total_bytes'] / GiB:.2f}/{d['budget_bytes'] / GiB:.0f} GiB "
+                    f"({d['n_layers']} layers)" for d in out["devices"])
+    print(f"(e) two devices 24+12 GiB: one estimate {t_one * 1e6:.0f} us; full search {t_search * 1e3:.2f} ms "
+          f"-> {best.ctx_per_slot} ctx/slot, -ts {','.join(f'{x:g}' for x in best.tensor_split)}; "
+          f"tierdeck plan --budget 24GiB,12GiB --json {t_cli * 1e3:.0f} ms; {per}; sums to totals: {sums}; "
+          f"each within budget: {within}")
+    peer = fit_params_rpc(fp, path, out["ctx_total"], out["tensor_split"])
+    if peer is not None:
+        dt, rows = peer
+        ours = {d["name"]: (d["weights_bytes"] // MiB, (d["kv_bytes"] + d["recurrent_bytes"]) // MiB)
+                for d in out["devices"]}
+        print(f"    llama-fit-params --rpc (2 rpc-servers, same -ts): {dt * 1e3:.0f} ms, per device "
+              f"model/context MiB {rows}; ours (weights/KV, MiB) {ours}")
+
+
+def fit_params_rpc(fp: Path, path: Path, ctx_total: int, ts: list[float]):
+    """llama-fit-params over two rpc-servers on loopback, -c and -ts as our plan; None if unavailable."""
+    import signal  # noqa: PLC0415
+    import socket  # noqa: PLC0415
+
+    from tierdeck.core.planner.rpc import find_rpc_server, rpc_server_command  # noqa: PLC0415
+
+    rb = find_rpc_server(fp)
+    if rb is None:
+        print("    (no rpc-server beside llama-fit-params: peer skipped)")
+        return None
+    procs, eps = [], []
+    try:
+        for _ in range(2):
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            procs.append(subprocess.Popen(rpc_server_command(rb, "127.0.0.1", port, threads=1),
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                          start_new_session=True))
+            eps.append(f"127.0.0.1:{port}")
+        time.sleep(1.0)
+        args = [str(fp), "-m", str(path), "-c", str(ctx_total), "-np", str(PARALLEL), "-fa", "on",
+                "-ub", "512", "-ctk", "f16", "-ctv", "f16", "--fit-print", "on", "-t", "1",
+                "--rpc", ",".join(eps), "-ts", ",".join(f"{x:g}" for x in ts), "-ngl", "all"]
+        t = time.perf_counter()
+        p = subprocess.run(args, capture_output=True, text=True, timeout=300)
+        dt = time.perf_counter() - t
+        rows = {}
+        for line in p.stdout.splitlines():
+            parts = line.split()
+            if len(parts) == 4 and all(x.isdigit() for x in parts[1:]):
+                rows[parts[0]] = [int(x) for x in parts[1:3]]
+        if p.returncode != 0 or not rows:
+            print(f"    llama-fit-params --rpc failed ({p.returncode}): {p.stderr[-300:]!r}")
+            return None
+        return dt, rows
+    finally:
+        for pr in procs:
+            os.killpg(pr.pid, signal.SIGTERM)
+            pr.wait(10)
 
 
 if __name__ == "__main__":

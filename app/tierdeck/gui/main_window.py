@@ -184,6 +184,7 @@ class MainWindow(QMainWindow):
         if same and prev_tier in profile.tiers:
             self.tiers.select(prev_tier)
         self.plan.set_profile(profile)
+        self.devices.show_rpc(profile.rpc)  # RPC hosts are devices too (issue 12)
         self.clients.set_profile(profile)
         self.clients.set_statuses(self.statuses_of_profile())
         self.bench.set_profile(profile)

@@ -69,3 +69,25 @@ class PlanBar(QWidget):
             p.drawText(QRectF(max(0, bx - 200), bar.bottom() + 4, 200, 18),
                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label)
         p.end()
+
+
+class PlanBars(QWidget):
+    """One PlanBar per device when a tier is split over several (gui/split_model.py)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        from PySide6.QtWidgets import QVBoxLayout  # noqa: PLC0415
+
+        self._lay = QVBoxLayout(self)
+        self._lay.setContentsMargins(0, 0, 0, 0)
+        self.bars: list[PlanBar] = []
+
+    def set_models(self, models: list[BarModel]) -> None:
+        while len(self.bars) < len(models):
+            bar = PlanBar(self)
+            self._lay.addWidget(bar)
+            self.bars.append(bar)
+        for i, bar in enumerate(self.bars):
+            bar.setVisible(i < len(models))
+            bar.set_model(models[i] if i < len(models) else None)
+        self.setVisible(bool(models))

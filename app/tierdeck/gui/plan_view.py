@@ -34,7 +34,7 @@ from tierdeck.core.profiles.schema import CACHE_TYPES
 from tierdeck.core.servers.tierplan import plan_request
 from tierdeck.core.units import fmt_bytes
 from tierdeck.gui.fonts import bold, set_text_color
-from tierdeck.gui.plan_bar import PlanBar
+from tierdeck.gui.plan_bar import PlanBar, PlanBars
 from tierdeck.gui.plan_model import alternative_text, bar_model, group_bar_model, verdict_text
 from tierdeck.gui.tasks import TaskRunner
 
@@ -179,6 +179,15 @@ class PlanView(QWidget):
 
         self.bar = PlanBar()
         lay.addWidget(self.bar)
+        # a tier that llama.cpp spreads over several GPUs / RPC hosts: one bar per device
+        self.split_bars = PlanBars()
+        self.split_text = QLabel()
+        self.split_text.setWordWrap(True)
+        lay.addWidget(self.split_bars)
+        lay.addWidget(self.split_text)
+        self.split_bars.hide()
+        self.split_text.hide()
+        self._split_gen = 0
         self.legend = QLabel()
         self.legend.setWordWrap(True)
         lay.addWidget(self.legend)
@@ -429,6 +438,7 @@ class PlanView(QWidget):
         if est.speed_tokens_per_s:
             notes.append(f"generation ≤ {est.speed_tokens_per_s:.0f} tok/s ({est.speed_note})")
         self.notes.setText("\n".join(notes))
+        self._plan_split(t)
         self._plan_group(t, dev)
         self.verdict_changed.emit(text)
         key = (t.name, t.ctx_per_slot, t.parallel, t.kv_unified, t.cache_type_k, t.cache_type_v,
@@ -442,6 +452,36 @@ class PlanView(QWidget):
             # Not again for a mere memory re-reading: the list would flicker under the mouse.
             self._alt_key = key
             self._find_alternatives(self.current_facts(), t, dev)
+
+    def _plan_split(self, t: Tier) -> None:
+        """Several devices (detected GPUs, the profile's RPC hosts): plan per device on a worker."""
+        from tierdeck.gui.split_model import split_devices  # noqa: PLC0415
+
+        devs = split_devices(t, self.profile, self.detection)
+        facts = self.current_facts()
+        if len(devs) < 2 or facts is None:
+            self.split_bars.hide()
+            self.split_text.hide()
+            return
+        from tierdeck.core.planner.multi import order_devices  # noqa: PLC0415
+        from tierdeck.gui.split_model import fit_split_here  # noqa: PLC0415
+
+        self._split_gen += 1
+        gen = self._split_gen
+        self.runner.submit("split plan", fit_split_here, facts, tier_request(t), order_devices(devs),
+                           t.split_mode or "layer", t.tensor_split, t.main_gpu or 0,
+                           on_done=lambda r, g=gen: self._got_split(g, r),
+                           on_error=lambda m: self.split_text.setText(f"split planner error: {m}"))
+
+    def _got_split(self, gen: int, fit) -> None:
+        if gen != self._split_gen:
+            return
+        from tierdeck.gui.split_model import split_bars, split_verdict  # noqa: PLC0415
+
+        e = fit.best or fit.wanted
+        self.split_bars.set_models(split_bars(e))
+        self.split_text.setText(split_verdict(e) + (f" · {e.ctx_per_slot} tokens per slot" if fit.best else ""))
+        self.split_text.show()
 
     def _find_alternatives(self, facts: ModelFacts | None, tier: Tier, dev: Device) -> None:
         from tierdeck.core.planner import fit_context  # noqa: PLC0415

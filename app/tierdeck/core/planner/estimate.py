@@ -94,18 +94,19 @@ def resolve_fa(flash_attn: str | bool) -> bool:
     return flash_attn != "off"
 
 
-def estimate(facts: ModelFacts, req: PlanRequest, device: Device) -> Estimate:
+def estimate(facts: ModelFacts, req: PlanRequest, device: Device, calib=None) -> Estimate:
     if req.ctx_per_slot is None:
         from tierdeck.core.planner.fit import fit_context  # noqa: PLC0415 - cycle
 
-        res = fit_context(facts, req, device)
+        res = fit_context(facts, req, device, calib=calib)
         if res.best is not None:
             return res.best
-        return _estimate(facts, req.replace(ctx_per_slot=max(req.min_ctx_per_slot, 256)), device)
-    return _estimate(facts, req, device)
+        return _estimate(facts, req.replace(ctx_per_slot=max(req.min_ctx_per_slot, 256)), device, calib)
+    return _estimate(facts, req, device, calib)
 
 
-def _estimate(f: ModelFacts, req: PlanRequest, device: Device) -> Estimate:
+def _estimate(f: ModelFacts, req: PlanRequest, device: Device, calib=None) -> Estimate:
+    """calib: a planner.calibrate.Calibration (real loads on this machine) or None."""
     notes: list[str] = []
     valid = True
     fa = resolve_fa(req.flash_attn)
@@ -175,6 +176,9 @@ def _estimate(f: ModelFacts, req: PlanRequest, device: Device) -> Estimate:
     comp = m.compute_bytes(f, c, req.ubatch, req.batch, fa, tk)
     out = m.output_buffer_bytes(f, n_seq)
     overhead = CUDA_CONTEXT_BYTES if gpu else 0
+    budget = device.budget_bytes
+    if calib is not None:
+        comp, budget = _calibrated(calib, device, comp, budget, notes)
     total = w_dev + kv + rec + comp + overhead + (0 if gpu else out)
     if gpu:
         host += out
@@ -210,13 +214,24 @@ def _estimate(f: ModelFacts, req: PlanRequest, device: Device) -> Estimate:
     return Estimate(
         weights_bytes=w_dev, kv_bytes=kv, recurrent_bytes=rec, compute_bytes=comp,
         output_bytes=out, overhead_bytes=overhead, total_bytes=total,
-        budget_bytes=device.budget_bytes, fits=valid and total <= device.budget_bytes,
+        budget_bytes=budget, fits=valid and total <= budget,
         ctx_total=c.n_ctx, ctx_per_slot=c.n_ctx_seq, parallel=n_seq, type_k=tk, type_v=tv,
         kv_unified=req.kv_unified, flash_attn=fa, ubatch=req.ubatch, ngl=req.ngl,
         n_cpu_moe=req.n_cpu_moe, host_bytes=host, weights_total_bytes=f.weights_bytes,
         kv_bytes_per_token=per_tok, swa_cells=c.swa_cells, speed_tokens_per_s=speed,
         speed_note=speed_note, device_kind=device.kind, valid=valid, notes=notes, server_args=args,
     )
+
+
+def _calibrated(calib, device: Device, comp: int, budget: int, notes: list[str]) -> tuple[int, int]:
+    """Compute scaled and budget lowered as real loads on this machine taught (calibrate.py)."""
+    from tierdeck.core.planner.multi import DeviceShare, device_label  # noqa: PLC0415 - cycle
+
+    share = DeviceShare(0, device_label(device, 0), device.kind, budget, compute_bytes=comp)
+    calib.apply(share, device)
+    if share.calibration:
+        notes.append(f"calibrated: {share.calibration}")
+    return share.compute_bytes, share.budget_bytes
 
 
 def server_args(c: m.Cells, req: PlanRequest, tk: str, tv: str, fa: bool) -> list[str]:

@@ -232,6 +232,22 @@ def mla_attention_floats(f: ModelFacts) -> int:
     return a.peak + 2 * e
 
 
+def mask_kinds(f: ModelFacts, c: Cells) -> list[int]:
+    """Cells per stream of each attention mask the graph builds: full attention, then SWA."""
+    kinds = []
+    if any(not lk.swa for lk in f.kv_layers):
+        kinds.append(c.n_ctx_seq)
+    if any(lk.swa for lk in f.kv_layers):
+        kinds.append(c.swa_cells)
+    return kinds
+
+
+def mask_bytes(f: ModelFacts, c: Cells, n_ubatch: int, n_batch: int, flash_attn: bool) -> int:
+    """The attention mask(s) for one ubatch: f16 with flash attention, f32 without."""
+    n_t = min(n_ubatch, n_batch, c.n_ctx)
+    return n_t * (2 if flash_attn else 4) * sum(mask_kinds(f, c))
+
+
 def compute_bytes(
     f: ModelFacts, c: Cells, n_ubatch: int, n_batch: int, flash_attn: bool, type_k: str,
     logits_all: bool = False,
@@ -260,11 +276,7 @@ def compute_bytes(
     dk = f.key_length_mla if f.is_mla and f.key_length_mla else f.key_length
     n_q = h * dk
     kvdim = max((lk.n_embd_k for lk in f.kv_layers), default=0)
-    kinds = []
-    if any(not lk.swa for lk in f.kv_layers):
-        kinds.append(c.n_ctx_seq)
-    if any(lk.swa for lk in f.kv_layers):
-        kinds.append(c.swa_cells)
+    kinds = mask_kinds(f, c)
     n_kv = max(kinds, default=0)
     mask = (2 if flash_attn else 4) * sum(kinds)
     moe_down = 0

@@ -25,8 +25,10 @@ from tierdeck.core.profiles.schema import (
     GROUP_MODES,
     RESTART,
     SLOTS,
+    SPLIT_MODES,
     Group,
     Profile,
+    RpcHost,
     Tier,
     Where,
 )
@@ -140,6 +142,25 @@ def _str_map(v: Any) -> dict[str, str]:
     return out
 
 
+def _tensor_split(v: Any) -> list[float]:
+    """-ts as proportions: [3, 1] or "3,1"; at least one positive."""
+    items = [p for p in v.split(",") if p.strip()] if isinstance(v, str) else v
+    if not isinstance(items, list):
+        raise _Bad(f"expected proportions per device, e.g. [3, 1] or \"3,1\", got {_kind(v)}")
+    out = []
+    for p in items:
+        try:
+            f = float(p)
+        except (TypeError, ValueError):
+            raise _Bad(f"{p!r} is not a number") from None
+        if isinstance(p, bool) or f < 0:
+            raise _Bad(f"{p!r}: proportions are numbers >= 0")
+        out.append(f)
+    if not out or sum(out) <= 0:
+        raise _Bad("needs at least one positive proportion")
+    return out
+
+
 def _kind(v: Any) -> str:
     if v is None:
         return "nothing"
@@ -185,6 +206,11 @@ LOCAL_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "load_timeout_s": ("load_timeout_s", _float_pos),
     "stop_timeout_s": ("stop_timeout_s", _float_pos),
     "metrics": ("metrics", _bool),
+    "split_mode": ("split_mode", _enum(*SPLIT_MODES)),
+    "tensor_split": ("tensor_split", _tensor_split),
+    "main_gpu": ("main_gpu", _int(0)),
+    "devices": ("devices", _str_list),
+    "use_rpc": ("use_rpc", _bool),
 }
 REMOTE_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "kind": LOCAL_KEYS["kind"],
@@ -195,7 +221,8 @@ REMOTE_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "base_url": ("base_url", _str),
     "api_key_env": ("api_key_env", _str),
 }
-TOP_KEYS = ("name", "description", "machine", "models", "defaults", "tiers", "groups")
+TOP_KEYS = ("name", "description", "machine", "models", "defaults", "tiers", "groups", "rpc")
+RPC_KEYS = ("host", "memory", "threads", "cache", "device")
 GROUP_KEYS = ("name", "mode", "tiers", "default")
 
 
@@ -256,6 +283,7 @@ class _Builder:
         if not NAME_RE.match(prof.name):
             self.bad(doc, "name", "name", "use letters, digits, '-', '_' or '.' only")
         prof.models = self.models(doc)
+        prof.rpc = self.rpc_hosts(doc, prof)
         defaults = self.defaults(doc)
         tiers = doc.get("tiers")
         if tiers is None:
@@ -293,6 +321,52 @@ class _Builder:
                 out[str(name)] = self.resolve_path(_str(v))
             except _Bad as e:
                 self.bad(models, name, dotted, str(e))
+        return out
+
+    def rpc_hosts(self, doc: CommentedMap, prof: Profile) -> list[RpcHost]:
+        """rpc: [{host: 127.0.0.1:50052, memory: 8GiB, threads: 4, cache: true}] or ["host:port"]."""
+        from tierdeck.core.units import parse_size  # noqa: PLC0415
+
+        raw = doc.get("rpc")
+        out: list[RpcHost] = []
+        if raw is None:
+            return out
+        if not isinstance(raw, CommentedSeq):
+            self.bad(doc, "rpc", "rpc", "expected a list of rpc-server hosts, e.g. [{host: 127.0.0.1:50052, memory: 8GiB}]")
+            return out
+        for i, item in enumerate(raw):
+            dotted = f"rpc[{i}]"
+            node: Any = item if isinstance(item, CommentedMap) else CommentedMap(host=item)
+            line = _item_line(raw, i)
+            for k in node:
+                if k not in RPC_KEYS:
+                    self.bad(node, k, f"{dotted}.{k}", f"unknown key (known: {', '.join(RPC_KEYS)})")
+            text = node.get("host")
+            m = re.fullmatch(r"\[?([^\]\s]*?)\]?:(\d{1,5})", str(text or "").strip())
+            if not m or not m.group(1) or not 1 <= int(m.group(2)) <= 65535:
+                self.issues.append(Issue(self.path, line, f"{dotted}.host",
+                                         f"expected host:port of an rpc-server, e.g. 127.0.0.1:50052, got {text!r}"))
+                continue
+            h = RpcHost(m.group(1), int(m.group(2)), where=Where(self.path, line))
+            try:
+                if node.get("memory") is not None:
+                    h.memory_bytes = parse_size(str(node["memory"]))
+                if node.get("threads") is not None:
+                    h.threads = _int(1)(node["threads"])
+                if node.get("cache") is not None:
+                    h.cache = _bool(node["cache"])
+                if node.get("device") is not None:
+                    h.device = _str(node["device"])
+            except (_Bad, ValueError) as e:
+                self.issues.append(Issue(self.path, line, dotted, str(e)))
+                continue
+            if any(o.endpoint == h.endpoint for o in out):
+                self.issues.append(Issue(self.path, line, f"{dotted}.host", f"{h.endpoint} is listed twice"))
+                continue
+            if not h.loopback:
+                prof.warnings.append(f"{self.path}:{line}: {dotted}: {h.endpoint} is not loopback: llama.cpp RPC "
+                                     "traffic is unauthenticated and unencrypted, use it only on a network you trust")
+            out.append(h)
         return out
 
     def resolve_path(self, text: str) -> Path:
@@ -363,6 +437,9 @@ class _Builder:
             t.api_key_env = t.api_key_env or "ANTHROPIC_API_KEY"
             return t
         t.alias = t.alias or f"local-{name}"
+        if t.use_rpc:
+            t.rpc = [h.endpoint for h in prof.rpc]
+            t.rpc_hosts = list(prof.rpc)
         if not t.model:
             self.bad(tiers, name, f"{dotted}.model",
                      "missing: a local tier needs model: (a .gguf path, a models: key or builtin:demo)")

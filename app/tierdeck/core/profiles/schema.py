@@ -14,6 +14,7 @@ FLASH_ATTN = ("on", "off", "auto")
 SLOTS = ("haiku", "sonnet", "opus")
 GROUP_MODES = ("swap", "co-resident")
 RESTART = ("off", "on")
+SPLIT_MODES = ("layer", "row", "none")  # llama-server --split-mode
 DEMO_MODEL_TOKEN = "builtin:demo"  # resolved by tierdeck.core.demo.ensure_demo_model()
 
 
@@ -60,6 +61,14 @@ class Tier:
     load_timeout_s: float = 600.0
     stop_timeout_s: float = 10.0
     metrics: bool = True
+    # several devices (llama.cpp -sm/-ts/-mg/--device) and RPC hosts (--rpc)
+    split_mode: str | None = None  # None: llama-server's default (layer)
+    tensor_split: list[float] | None = None  # None: the planner's split (or llama.cpp's by free memory)
+    main_gpu: int | None = None
+    devices: list[str] | None = None  # --device CUDA0,CUDA1: None = all that llama.cpp finds
+    use_rpc: bool = True  # use the profile's rpc: hosts
+    rpc: list[str] = field(default_factory=list)  # host:port of rpc-server processes (from the profile)
+    rpc_hosts: list[RpcHost] = field(default_factory=list)  # the same hosts with what each offers
     # remote tiers
     base_url: str | None = None
     api_key_env: str | None = None
@@ -74,6 +83,28 @@ class Tier:
     def ctx_total(self) -> int | None:
         """What `-c` gets: llama-server splits -c across the -np slots."""
         return None if self.ctx_per_slot is None else self.ctx_per_slot * self.parallel
+
+
+@dataclass
+class RpcHost:
+    """A llama.cpp rpc-server another machine (or this one) offers as a device.
+    Its traffic is unauthenticated: only on loopback or a network the user trusts."""
+
+    host: str  # address the rpc-server binds / llama-server connects to
+    port: int
+    memory_bytes: int | None = None  # what it offers (rpc-server -m); None: ask it / unknown
+    threads: int | None = None
+    cache: bool = False  # rpc-server -c: keep big tensors in a local file cache
+    device: str | None = None  # rpc-server -d: which of its backends to serve
+    where: Where | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    @property
+    def loopback(self) -> bool:
+        return self.host in ("127.0.0.1", "localhost", "::1") or self.host.startswith("127.")
 
 
 @dataclass
@@ -94,6 +125,7 @@ class Profile:
     tiers: dict[str, Tier] = field(default_factory=dict)
     groups: list[Group] = field(default_factory=list)
     models: dict[str, Path] = field(default_factory=dict)
+    rpc: list[RpcHost] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # e.g. a model file not there (yet)
 
     def tier(self, name: str) -> Tier:

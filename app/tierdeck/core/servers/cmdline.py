@@ -124,6 +124,24 @@ def detect_features(binary: Path, timeout: float = 30.0) -> Features:
     return feats
 
 
+def _device_flags(tier: Tier, planned: list[str] | None) -> list[str]:
+    """Several devices: what the user set, or what the planner chose for them."""
+    a: list[str] = []
+    if tier.devices:
+        a += ["--device", ",".join(tier.devices)]
+    if tier.rpc:
+        a += ["--rpc", ",".join(tier.rpc)]  # unauthenticated: the profile loader warns off loopback
+    if planned is not None:
+        return a + list(planned)
+    if tier.split_mode:
+        a += ["--split-mode", tier.split_mode]
+    if tier.tensor_split:
+        a += ["--tensor-split", ",".join(f"{x:g}" for x in tier.tensor_split)]
+    if tier.main_gpu is not None:
+        a += ["--main-gpu", str(tier.main_gpu)]
+    return a
+
+
 @dataclass
 class Command:
     argv: list[str]
@@ -148,8 +166,11 @@ def build_command(
     features: Features,
     ctx_per_slot: int | None = None,
     verbosity: int = 4,
+    device_args: list[str] | None = None,
 ) -> Command:
-    """argv for one local tier. ctx_per_slot: the planned context (overrides the profile's)."""
+    """argv for one local tier. ctx_per_slot: the planned context (overrides the profile's).
+    device_args: a planned split (planner.multi.device_args): replaces the tier's own
+    --split-mode / --tensor-split / --main-gpu."""
     if tier.model_path is None:
         raise ValueError(f"tier {tier.name} has no model path")
     f = features
@@ -184,6 +205,7 @@ def build_command(
         argv += ["-ngl", str(tier.ngl)]
     if tier.n_cpu_moe:
         argv += ["--n-cpu-moe", str(tier.n_cpu_moe)]
+    argv += _device_flags(tier, device_args)
     if tier.batch:
         argv += ["-b", str(tier.batch)]
     if tier.ubatch:
