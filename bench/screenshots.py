@@ -40,8 +40,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from tierdeck.core.servers.supervisor import Supervisor  # noqa: PLC0415
     from tierdeck.core.settings import Settings  # noqa: PLC0415
-    from tierdeck.gui.main_window import MainWindow  # noqa: PLC0415
-    from tierdeck.gui.theme import apply_theme  # noqa: PLC0415
+    from tierdeck.gui.shell.main_window import MainWindow  # noqa: PLC0415
+    from tierdeck.gui.shell.theme import apply_theme  # noqa: PLC0415
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
 

@@ -28,7 +28,7 @@ def supervisor(gui_settings):
 
 @pytest.fixture
 def window(qtbot, gui_settings, supervisor):
-    from tierdeck.gui.main_window import MainWindow
+    from tierdeck.gui.shell.main_window import MainWindow
 
     w = MainWindow(gui_settings, supervisor, tray=False)
     qtbot.addWidget(w)

@@ -13,8 +13,8 @@ import pytest
 from tierdeck.core.demo import demo_model_path
 from tierdeck.core.paths import app_dirs, ensure_dir
 from tierdeck.core.settings import Settings
-from tierdeck.gui import launch
-from tierdeck.gui.launch import display_problem, startup_profile
+from tierdeck.gui.shell import launch
+from tierdeck.gui.shell.launch import display_problem, startup_profile
 
 LINUX = "linux"
 
