@@ -1,10 +1,11 @@
-"""Re-read the machine's memory every few seconds, off the UI thread."""
+"""Re-read the machine's memory on every slow clock tick, off the UI thread."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
 from tierdeck.core.hardware import Detection, detect_devices
+from tierdeck.gui.bridges.clock import UiClock
 from tierdeck.gui.bridges.tasks import TaskRunner
 
 
@@ -12,23 +13,26 @@ class DeviceMonitor(QObject):
     updated = Signal(object)  # Detection
     failed = Signal(str)
 
-    def __init__(self, runner: TaskRunner, reserve_mib: int = 1024, interval_ms: int = 2000,
+    def __init__(self, runner: TaskRunner, reserve_mib: int = 1024, clock: UiClock | None = None,
                  parent: QObject | None = None):
         super().__init__(parent)
         self.runner = runner
         self.reserve_mib = reserve_mib
         self.last: Detection | None = None
         self._pending = False
-        self._timer = QTimer(self)
-        self._timer.setInterval(interval_ms)
-        self._timer.timeout.connect(self.refresh)
+        self.clock = clock or UiClock.shared()
+        self._ticking = False
 
     def start(self) -> None:
         self.refresh()
-        self._timer.start()
+        if not self._ticking:
+            self.clock.slow.connect(self.refresh)
+            self._ticking = True
 
     def stop(self) -> None:
-        self._timer.stop()
+        if self._ticking:
+            self.clock.slow.disconnect(self.refresh)
+            self._ticking = False
 
     def refresh(self) -> None:
         if self._pending:

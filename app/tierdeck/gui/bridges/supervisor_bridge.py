@@ -1,8 +1,9 @@
 """The Qt side of tierdeck.core.servers.supervisor.Supervisor.
 
 Supervisor calls block (up/switch/down wait for the load or the stop) and its subscriber
-callbacks run on its worker threads. This bridge runs the calls on a TaskRunner and re-emits
-the callbacks as queued signals, so every widget update happens on the UI thread.
+callbacks run on its worker threads. This bridge runs the calls on a TaskRunner (operations on
+its long pool, status reads on its quick pool) and re-emits the callbacks as queued signals, so
+every widget update happens on the UI thread. Status is re-read on every slow clock tick.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 
 from tierdeck.core.profiles import Profile
 from tierdeck.core.servers.events import LogLine, ServerStatus, StateChanged, Step
+from tierdeck.gui.bridges.clock import UiClock
 from tierdeck.gui.bridges.tasks import Task, TaskRunner
 
 if TYPE_CHECKING:
@@ -33,7 +35,7 @@ class SupervisorBridge(QObject):
     op_failed = Signal(str, str, str)  # operation, tier, one-line message
     _from_worker = Signal(object)
 
-    def __init__(self, supervisor: Supervisor, runner: TaskRunner, poll_ms: int = 1000,
+    def __init__(self, supervisor: Supervisor, runner: TaskRunner, clock: UiClock | None = None,
                  parent: QObject | None = None):
         super().__init__(parent)
         self.sup = supervisor
@@ -45,10 +47,9 @@ class SupervisorBridge(QObject):
         self.forward_log_lines = False
         self._from_worker.connect(self._on_event, Qt.ConnectionType.QueuedConnection)
         self._unsubscribe: Callable[[], None] | None = supervisor.subscribe(self._forward)
-        self._poll = QTimer(self)
-        self._poll.setInterval(poll_ms)
-        self._poll.timeout.connect(self.refresh)
-        self._poll.start()
+        self.clock = clock or UiClock.shared()
+        self.clock.slow.connect(self.refresh)
+        self._ticking = True
         self.refresh()
 
     # ---- events and status -------------------------------------------------------------
@@ -108,7 +109,8 @@ class SupervisorBridge(QObject):
             self.op_failed.emit(op, tier, msg)
             self.refresh()
 
-        task = self.runner.submit(f"{op} {tier}", fn, *args, on_done=done, on_error=failed)
+        task = self.runner.submit(f"{op} {tier}", fn, *args, on_done=done, on_error=failed,
+                                  long=True)
         self.busy[tier] = task
         self.refresh()
         return task
@@ -135,7 +137,9 @@ class SupervisorBridge(QObject):
         return tier in self.busy
 
     def close(self) -> None:
-        self._poll.stop()
+        if self._ticking:
+            self.clock.slow.disconnect(self.refresh)
+            self._ticking = False
         if self._unsubscribe:
             try:
                 self._unsubscribe()

@@ -1,4 +1,9 @@
-"""Run blocking core calls on a thread pool; results come back on the UI thread as signals."""
+"""Run blocking core calls on worker threads; results come back on the UI thread as signals.
+
+Two pools: `quick` for short reads (server status, log tail, device memory, fit checks) and
+`long` for work that can block for minutes (start/switch/stop a server, benchmarks, a streamed
+answer). A tier loading for its whole timeout then never delays a status or log read.
+"""
 
 from __future__ import annotations
 
@@ -86,14 +91,16 @@ class _Runnable(QRunnable):
 
 
 class TaskRunner(QObject):
-    """Owns a thread pool and keeps each Task alive until its signals have been delivered."""
+    """Owns the two thread pools and keeps each Task alive until its signals have been delivered."""
 
     busy_changed = Signal(int)
 
-    def __init__(self, max_threads: int = 6, parent: QObject | None = None):
+    def __init__(self, max_threads: int = 4, long_threads: int = 4, parent: QObject | None = None):
         super().__init__(parent)
-        self.pool = QThreadPool(self)
+        self.pool = QThreadPool(self)  # quick reads
         self.pool.setMaxThreadCount(max_threads)
+        self.long_pool = QThreadPool(self)  # operations that may block for minutes
+        self.long_pool.setMaxThreadCount(long_threads)
         self._active: set[Task] = set()
 
     def submit(
@@ -104,8 +111,10 @@ class TaskRunner(QObject):
         on_done: Callable[[Any], None] | None = None,
         on_error: Callable[[str], None] | None = None,
         on_progress: Callable[[Any], None] | None = None,
+        long: bool = False,
         **kwargs: Any,
     ) -> Task:
+        """Run fn(*args, **kwargs) on the quick pool, or with long=True on the long pool."""
         task = Task(name, fn, args, kwargs)
         if on_done:
             task.done.connect(on_done)
@@ -116,7 +125,7 @@ class TaskRunner(QObject):
         task.finished.connect(lambda t=task: self._forget(t))
         self._active.add(task)
         self.busy_changed.emit(len(self._active))
-        self.pool.start(_Runnable(task))
+        (self.long_pool if long else self.pool).start(_Runnable(task))
         return task
 
     def _forget(self, task: Task) -> None:
@@ -132,4 +141,5 @@ class TaskRunner(QObject):
             t.cancel()
 
     def wait(self, timeout_ms: int = 30000) -> bool:
-        return self.pool.waitForDone(timeout_ms)
+        # Long first: a finishing stop may still submit a status read to the quick pool.
+        return self.long_pool.waitForDone(timeout_ms) and self.pool.waitForDone(timeout_ms)

@@ -1,23 +1,20 @@
-"""Hosts the metrics engineer's ChartsWidget (tokens/s, memory with planned lines, slots)."""
+"""The Charts tab: hosts the ChartsWidget on the metrics bridge's store."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from tierdeck.gui.bridges.clock import UiClock
 from tierdeck.gui.bridges.metrics_bridge import MetricsBridge
+from tierdeck.gui.charts.widget import ChartsWidget
 
 
 class ChartsTab(QWidget):
-    def __init__(self, metrics: MetricsBridge, parent: QWidget | None = None):
+    def __init__(self, metrics: MetricsBridge, parent: QWidget | None = None,
+                 clock: UiClock | None = None):
         super().__init__(parent)
         self.metrics = metrics
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        try:
-            from tierdeck.gui.charts import ChartsWidget  # noqa: PLC0415
-        except ImportError as e:  # charts not installed: say so instead of failing the window
-            self.charts = None
-            lay.addWidget(QLabel(f"charts unavailable: {e}"))
-            return
-        self.charts = ChartsWidget(metrics.store)
+        self.charts = ChartsWidget(metrics.store, clock=clock)
         lay.addWidget(self.charts)

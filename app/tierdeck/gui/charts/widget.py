@@ -1,8 +1,8 @@
 """Live charts of a MetricsStore: tokens/s, memory, busy slots, GPU utilization.
 
-Sampling and drawing are decoupled: the sampler thread only appends to the store; one
-QTimer on the UI thread checks the store's version (the dirty flag) and redraws at most
-`redraw_ms` apart. The widget reads the store only from that timer and from the UI thread.
+Sampling and drawing are decoupled: the sampler thread only appends to the store; on each
+fast tick of the window's UI clock the widget checks the store's version (the dirty flag) and
+redraws at most `redraw_ms` apart. The widget reads the store only on the UI thread.
 
 Background, axes, titles and legend text follow the widget's palette (pyqtgraph's own default
 is white on black), and follow it again whenever the palette changes (a theme switch).
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QPointF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from tierdeck.core.metrics.store import MetricsStore, Window
+from tierdeck.gui.bridges.clock import UiClock
 from tierdeck.gui.charts.series import (
     CHARTS,
     DEVICE_COLOR,
@@ -52,7 +53,8 @@ class ChartsWidget(QWidget):
     _coloured = False  # a class default: palette events can come before _build has run
 
     def __init__(self, store: MetricsStore, parent: QWidget | None = None, *,
-                 redraw_ms: int = REDRAW_MS, window_s: float = 600.0):
+                 redraw_ms: int = REDRAW_MS, window_s: float = 600.0,
+                 clock: UiClock | None = None):
         super().__init__(parent)
         self.store = store
         self._window_s = float(window_s)
@@ -63,10 +65,10 @@ class ChartsWidget(QWidget):
         self._items: dict[str, pg.PlotDataItem | pg.InfiniteLine] = {}
         self._curves: dict[str, Curve] = {}
         self._build()
-        self._timer = QTimer(self)
-        self._timer.setInterval(redraw_ms)
-        self._timer.timeout.connect(self._on_timer)
-        self._timer.start()
+        self._redraw_s = redraw_ms / 1000
+        self._last_redraw = 0.0
+        self.clock = clock or UiClock.shared()
+        self.clock.fast.connect(self._on_timer)
 
     # --- construction ------------------------------------------------------------------
     def _build(self) -> None:
@@ -202,7 +204,8 @@ class ChartsWidget(QWidget):
             self._apply_x_range(self._drawn)
 
     def set_redraw_interval(self, ms: int) -> None:
-        self._timer.setInterval(ms)
+        """The shortest time between two redraws (the clock's fast tick is the floor)."""
+        self._redraw_s = ms / 1000
 
     def curve(self, key: str) -> pg.PlotDataItem | pg.InfiniteLine | None:
         """The item drawing a store series (tests, embedding widgets)."""
@@ -241,10 +244,13 @@ class ChartsWidget(QWidget):
         # Hidden (another tab, minimised): draw nothing; the version gap redraws on show.
         if self._paused or not self.isVisible() or self.store.version == self._drawn_version:
             return
+        if time.monotonic() - self._last_redraw < self._redraw_s:
+            return
         self.redraw()
 
     def redraw(self) -> None:
         """Read the store once and update every chart (UI thread only)."""
+        self._last_redraw = time.monotonic()
         version = self.store.version
         w = self.store.window(self._window_s)
         self._drawn = w

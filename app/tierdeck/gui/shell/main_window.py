@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from tierdeck.core.profiles import Profile, ProfileEntry
 from tierdeck.core.servers.events import LogLine, ServerStatus, StateChanged, Step
 from tierdeck.core.settings import Settings
+from tierdeck.gui.bridges.clock import UiClock
 from tierdeck.gui.bridges.device_monitor import DeviceMonitor
 from tierdeck.gui.bridges.metrics_bridge import MetricsBridge
 from tierdeck.gui.bridges.supervisor_bridge import SupervisorBridge
@@ -62,6 +63,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("TierDeck")
         self.setWindowIcon(app_icon())
         self.runner = TaskRunner(parent=self)
+        # The window's one display clock: every periodic refresh hangs off its two ticks.
+        self.clock = UiClock(parent=self)
         self.profile: Profile | None = None
         self.quitting = False
         self.op_errors: dict[str, str] = {}  # tier -> last failed start/stop, until retried
@@ -74,7 +77,7 @@ class MainWindow(QMainWindow):
         else:
             self._owns_supervisor = False
         self.supervisor = supervisor
-        self.bridge = SupervisorBridge(supervisor, self.runner, parent=self)
+        self.bridge = SupervisorBridge(supervisor, self.runner, self.clock, parent=self)
         self.metrics = MetricsBridge(self.bridge, interval_s=self.settings.sample_interval_s,
                                      parent=self)
 
@@ -90,8 +93,8 @@ class MainWindow(QMainWindow):
         # ---- right: tabs ----
         self.tabs = QTabWidget()
         self.plan = PlanView(self.runner)
-        self.charts = ChartsTab(self.metrics)
-        self.log_view = LogView(self.runner)
+        self.charts = ChartsTab(self.metrics, clock=self.clock)
+        self.log_view = LogView(self.runner, clock=self.clock)
         self.clients = ClientsView()
         self.bench = BenchView(self.runner)
         self.bench.bandwidth_for = self.plan.bandwidth_tps
@@ -129,7 +132,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.busy_label)
 
         # ---- core feeds ----
-        self.monitor = DeviceMonitor(self.runner, self.settings.reserve_mib, parent=self)
+        self.monitor = DeviceMonitor(self.runner, self.settings.reserve_mib, self.clock, parent=self)
         self.monitor.updated.connect(self.devices.show_detection)
         self.monitor.updated.connect(self.plan.set_detection)
         self.bridge.statuses_changed.connect(self._statuses_changed)
@@ -162,11 +165,9 @@ class MainWindow(QMainWindow):
         if start_sampler:
             self.metrics.start()
         self.picker.reload(select=profile or self.settings.last_profile)
-        # Log view and card labels are cheap; 4 Hz keeps "loading…" progress moving.
-        self._card_timer = QTimer(self)
-        self._card_timer.setInterval(250)
-        self._card_timer.timeout.connect(self._refresh_cards)
-        self._card_timer.start()
+        # Card labels are cheap; the 4 Hz fast tick keeps "loading…" progress moving.
+        self.clock.fast.connect(self._refresh_cards)
+        self.clock.start()
 
     # ---- profiles ----------------------------------------------------------------------
     def _profile_picked(self, entry: ProfileEntry) -> None:
@@ -404,7 +405,7 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop timers and threads; servers are left as they are (the caller decided)."""
         self.save_window()
-        self._card_timer.stop()
+        self.clock.stop()
         self.monitor.stop()
         self.metrics.stop()
         self.log_view.stop()

@@ -114,6 +114,7 @@ class BenchView(QWidget):
             bandwidth_tps=self.bandwidth_for(self.tier),
             on_done=self._done, on_error=self._failed,
             on_progress=lambda p: self.progress.setValue(p[0] if isinstance(p, tuple) else p),
+            long=True,
         )
         self._update_enabled()
         return self.task

@@ -1,12 +1,14 @@
-"""Follow a server's log file: new bytes are read on a worker thread, lines arrive as a signal."""
+"""Follow a server's log file: new bytes are read on a worker thread (on every fast clock tick),
+lines arrive as a signal."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
+from tierdeck.gui.bridges.clock import UiClock
 from tierdeck.gui.bridges.tasks import TaskRunner
 
 FIRST_READ_BYTES = 256 * 1024  # on (re)open show the tail, not a 100 MB history
@@ -41,16 +43,15 @@ def read_from(path: str, offset: int | None, limit: int = FIRST_READ_BYTES) -> t
 class FileTail(QObject):
     lines = Signal(str, bool)  # text (whole lines), restarted (clear the view first)
 
-    def __init__(self, runner: TaskRunner, interval_ms: int = 500, parent: QObject | None = None):
+    def __init__(self, runner: TaskRunner, clock: UiClock | None = None, parent: QObject | None = None):
         super().__init__(parent)
         self.runner = runner
         self.path: str | None = None
         self._offset: int | None = None
         self._pending = False
         self._generation = 0
-        self._timer = QTimer(self)
-        self._timer.setInterval(interval_ms)
-        self._timer.timeout.connect(self.poll)
+        self.clock = clock or UiClock.shared()
+        self._ticking = False
 
     def follow(self, path: str | Path | None) -> None:
         path = str(path) if path else None
@@ -60,14 +61,19 @@ class FileTail(QObject):
         self._offset = None
         self._generation += 1
         if path:
-            self._timer.start()
+            self._tick(True)
             self.poll()
         else:
-            self._timer.stop()
+            self._tick(False)
             self.lines.emit("", True)
 
     def stop(self) -> None:
-        self._timer.stop()
+        self._tick(False)
+
+    def _tick(self, on: bool) -> None:
+        if on != self._ticking:
+            (self.clock.fast.connect if on else self.clock.fast.disconnect)(self.poll)
+            self._ticking = on
 
     def poll(self) -> None:
         if self._pending or not self.path:

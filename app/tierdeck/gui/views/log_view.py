@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tierdeck.gui.bridges.clock import UiClock
 from tierdeck.gui.bridges.tasks import TaskRunner
 from tierdeck.gui.shell.fonts import bold
 from tierdeck.gui.views.file_tail import FileTail
@@ -23,9 +24,10 @@ MAX_LINES = 5000
 
 
 class LogView(QWidget):
-    def __init__(self, runner: TaskRunner, parent: QWidget | None = None):
+    def __init__(self, runner: TaskRunner, parent: QWidget | None = None,
+                 clock: UiClock | None = None):
         super().__init__(parent)
-        self.tail = FileTail(runner, parent=self)
+        self.tail = FileTail(runner, clock, parent=self)
         self.tail.lines.connect(self._append)
         lay = QVBoxLayout(self)
 
