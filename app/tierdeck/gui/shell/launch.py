@@ -139,8 +139,9 @@ class Startup:
 def startup_profile() -> Startup:
     """The last profile used if it still loads; else the user's first; else the demo.
 
-    On first run this also writes the demo model (a ~0.4 MB GGUF, under a second) into the
-    user data folder, so the demo tier starts at once and the plan view has a real file.
+    On first run this also makes sure the demo's built-in model is there (SmolLM2 from its
+    package; without the package, the tiny generated GGUF is written in under a second), so
+    the demo tier starts at once and the plan view has a real file.
     """
     from tierdeck.core.profiles import list_profiles  # noqa: PLC0415
     from tierdeck.core.settings import Settings, SettingsError  # noqa: PLC0415
@@ -163,10 +164,12 @@ def startup_profile() -> Startup:
     if DEMO_PROFILE not in usable:
         notes.append(f"the built-in {DEMO_PROFILE!r} profile is missing or invalid")
         return Startup(next(iter(usable), None), notes=notes)
-    from tierdeck.core.demo import ensure_demo_model  # noqa: PLC0415
+    from tierdeck.core.demo import ensure_builtin_model  # noqa: PLC0415
 
+    demo = usable[DEMO_PROFILE].profile
     try:
-        model = ensure_demo_model()
+        models = [t.model_path for t in demo.local_tiers if ensure_builtin_model(t.model_path)]
+        model = models[0] if models else None
     except OSError as e:
         notes.append(f"could not write the demo model: {e}")
         model = None
