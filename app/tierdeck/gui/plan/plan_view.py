@@ -1,13 +1,12 @@
 """Plan a tier: a stacked bar per device and a verdict that follows every slider move.
 
+The widgets only: the logic (facts cache, estimates, group plan, saving) is PlanController's.
 GGUF facts are read once per file on a worker; planner.estimate (pure arithmetic) then runs
 on the UI thread for each change. fit_context (the "what would fit" search) runs on a worker.
 Apply writes the tier back to its profile through ProfileEditor (comments kept).
 """
 
 from __future__ import annotations
-
-import dataclasses
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
@@ -28,73 +27,24 @@ from PySide6.QtWidgets import (
 
 from tierdeck.core.gguf import ModelFacts
 from tierdeck.core.hardware import Detection, Device
-from tierdeck.core.planner import Estimate, FitResult, MultiPlan, PlanRequest
-from tierdeck.core.profiles import Profile, ProfileEditor, Tier
+from tierdeck.core.planner import Estimate, FitResult, MultiPlan
+from tierdeck.core.profiles import Profile, Tier
 from tierdeck.core.profiles.schema import CACHE_TYPES
-from tierdeck.core.servers.tierplan import plan_request
 from tierdeck.core.units import fmt_bytes
 from tierdeck.gui.bridges.tasks import TaskRunner
 from tierdeck.gui.plan.plan_bar import PlanBar
+from tierdeck.gui.plan.plan_controller import (
+    THINKING,
+    Edits,
+    PlanController,
+    alternatives,
+    ctx_steps,
+    read_model_facts,
+    save_tier,
+    tier_request,
+)
 from tierdeck.gui.plan.plan_model import alternative_text, bar_model, group_bar_model, verdict_text
 from tierdeck.gui.shell.fonts import bold, set_text_color
-
-THINKING = (("template default", None), ("on", True), ("off", False))
-
-
-
-def ctx_steps(max_ctx: int) -> list[int]:
-    """Slider stops: 256, 512, 1K, 2K, 3K, 4K, 6K, 8K, 12K, 16K ... up to the training context."""
-    steps = [256, 512]
-    n = 1024
-    while n <= max(max_ctx, 1024):
-        steps.append(n)
-        half = n + n // 2
-        if half <= max_ctx and n >= 2048:
-            steps.append(half)
-        n *= 2
-    if max_ctx > steps[-1]:
-        steps.append(max_ctx)
-    return sorted(set(s for s in steps if s <= max(max_ctx, 256)))
-
-
-def read_model_facts(tier: Tier) -> ModelFacts:
-    from tierdeck.core.demo import demo_model_path, ensure_demo_model  # noqa: PLC0415
-    from tierdeck.core.gguf import read_facts  # noqa: PLC0415
-
-    if tier.model_path == demo_model_path():
-        ensure_demo_model()
-    return read_facts(tier.model_path)
-
-
-def tier_request(tier: Tier) -> PlanRequest:
-    return plan_request(tier, tier.ctx_per_slot)
-
-
-def save_tier(profile: Profile, original: Tier, edited: Tier) -> Profile:
-    """Write the changed settings of one tier into its profile file, keeping comments."""
-    ed = ProfileEditor.open(profile)
-    name = original.name
-    if edited.ctx_per_slot != original.ctx_per_slot:
-        ed.set_tier(name, "ctx_per_slot", edited.ctx_per_slot if edited.ctx_per_slot else "auto")
-    if edited.parallel != original.parallel:
-        ed.set_tier(name, "parallel", edited.parallel)
-    if (edited.cache_type_k, edited.cache_type_v) != (original.cache_type_k, original.cache_type_v):
-        ed.delete(["tiers", name, "cache_type_k"])
-        ed.delete(["tiers", name, "cache_type_v"])
-        if edited.cache_type_k == edited.cache_type_v:
-            ed.set_tier(name, "cache_type", edited.cache_type_k)
-        else:
-            ed.delete(["tiers", name, "cache_type"])
-            ed.set_tier(name, "cache_type_k", edited.cache_type_k)
-            ed.set_tier(name, "cache_type_v", edited.cache_type_v)
-    if edited.kv_unified != original.kv_unified:
-        ed.set_tier(name, "kv_unified", edited.kv_unified)
-    if edited.thinking != original.thinking:
-        if edited.thinking is None:
-            ed.delete(["tiers", name, "thinking"])
-        else:
-            ed.set_tier(name, "thinking", edited.thinking)
-    return ed.save()
 
 
 class PlanView(QWidget):
@@ -106,15 +56,11 @@ class PlanView(QWidget):
     def __init__(self, runner: TaskRunner, parent: QWidget | None = None):
         super().__init__(parent)
         self.runner = runner
-        self.profile: Profile | None = None
+        self.ctl = PlanController()
         self.tier: Tier | None = None
         self.edited: Tier | None = None
         self.detection: Detection | None = None
-        # model path -> ModelFacts, an error string, or None while it is being read
-        self.facts: dict[str, ModelFacts | str | None] = {}
         self.estimate: Estimate | None = None
-        self._planned: dict[str, int | None] = {}
-        self._estimates: dict[str, Estimate] = {}  # tier -> Estimate of its saved settings
         self.group_plan: MultiPlan | None = None
         self._fit_gen = 0
         self._alt_key: tuple | None = None
@@ -217,6 +163,19 @@ class PlanView(QWidget):
         lay.addStretch(1)
         self._set_enabled(False)
 
+    @property
+    def profile(self) -> Profile | None:
+        return self.ctl.profile
+
+    @profile.setter
+    def profile(self, profile: Profile | None) -> None:
+        self.ctl.profile = profile
+
+    @property
+    def facts(self) -> dict[str, ModelFacts | str | None]:
+        """model path -> ModelFacts, an error string, or None while it is being read"""
+        return self.ctl.facts
+
     # ---- inputs ------------------------------------------------------------------------
     def set_detection(self, det: Detection) -> None:
         first = self.detection is None
@@ -245,9 +204,8 @@ class PlanView(QWidget):
         return self.detection.default_device()
 
     def set_profile(self, profile: Profile) -> None:
-        self.profile = profile
+        self.ctl.set_profile(profile)
         self.tier = None
-        self._planned = {}
         self._plan_all_tiers()
 
     def select_tier(self, name: str) -> None:
@@ -260,30 +218,26 @@ class PlanView(QWidget):
     def _need_facts(self, tier: Tier) -> None:
         if tier.is_remote or tier.model_path is None:
             return
-        key = str(tier.model_path)
-        if key in self.facts:
+        if not self.ctl.needs_facts(tier):
             self._facts_ready()
             return
-        self.facts[key] = None  # reading
+        key = self.ctl.reading(tier)
         self.model_label.setText(f"reading {tier.model_path.name}…")
         self.runner.submit(f"read facts {tier.model_path.name}", read_model_facts, tier,
                            on_done=lambda f, k=key: self._got_facts(k, f),
                            on_error=lambda m, k=key: self._got_facts(k, m))
 
     def _got_facts(self, key: str, facts: ModelFacts | str) -> None:
-        self.facts[key] = facts
+        self.ctl.got_facts(key, facts)
         self._plan_all_tiers()
         if self.tier is not None and str(self.tier.model_path) == key:
             self._facts_ready()
 
     def current_facts(self) -> ModelFacts | None:
-        if self.tier is None or self.tier.model_path is None:
-            return None
-        f = self.facts.get(str(self.tier.model_path))
-        return f if f is not None and not isinstance(f, str) else None
+        return self.ctl.usable_facts(self.tier)
 
     def _facts_ready(self) -> None:
-        f = self.facts.get(str(self.tier.model_path)) if self.tier else None
+        f = self.ctl.facts_of(self.tier)
         if isinstance(f, str):
             self.model_label.setText(f"cannot read the model: {f}")
             return
@@ -361,15 +315,14 @@ class PlanView(QWidget):
     def _changed(self) -> None:
         if self._updating or self.tier is None or self.tier.is_remote:
             return
-        self.edited = dataclasses.replace(
-            self.tier,
+        self.edited = self.ctl.edited(self.tier, Edits(
             ctx_per_slot=None if self.ctx_auto.isChecked() else self.ctx.value(),
             parallel=self.slots.value(),
             kv_unified=self.unified.isChecked(),
             cache_type_k=self.cache_k.currentText(),
             cache_type_v=self.cache_v.currentText(),
             thinking=self.thinking.currentData(),
-        )
+        ))
         self.recompute()
 
     # ---- planning ----------------------------------------------------------------------
@@ -377,7 +330,7 @@ class PlanView(QWidget):
         facts, dev, t = self.current_facts(), self.current_device(), self.edited
         if facts is None or dev is None or t is None or self.tier is None or t.name != self.tier.name:
             return
-        from tierdeck.core.planner import estimate, fit_context  # noqa: PLC0415
+        from tierdeck.core.planner import fit_context  # noqa: PLC0415
 
         if t.ctx_per_slot is None:
             # auto: the planner searches for the largest context that fits (a worker's job)
@@ -388,7 +341,7 @@ class PlanView(QWidget):
                                on_error=lambda m: self.verdict.setText(f"planner error: {m}"))
             return
         try:
-            est = estimate(facts, tier_request(t), dev)
+            est = self.ctl.estimate(facts, t, dev)
         except Exception as e:  # a planner error shows as text, never as a dead window
             self.estimate = None
             self.verdict.setText(f"planner error: {e}")
@@ -456,20 +409,15 @@ class PlanView(QWidget):
         if gen != self._fit_gen:
             return  # the sliders moved since: a newer check is on its way
         self.alternatives.clear()
-        options = ([fit.best] if fit.best is not None else []) + list(fit.alternatives)
-        seen = set()
-        for est in options:
-            key = (est.ctx_per_slot, est.parallel, est.type_k, est.type_v)
-            if key in seen or not est.fits:
-                continue
-            seen.add(key)
+        options = alternatives(fit)
+        for key, est in options:
             item = QListWidgetItem(alternative_text(est))
             item.setData(Qt.ItemDataRole.UserRole, key)
             self.alternatives.addItem(item)
         if fit.explanation:
             self.notes.setText(fit.explanation)
-        self.alt_title.setVisible(bool(seen))
-        self.alternatives.setVisible(bool(seen))
+        self.alt_title.setVisible(bool(options))
+        self.alternatives.setVisible(bool(options))
         self.alternatives_ready.emit([self.alternatives.item(i).text()
                                       for i in range(self.alternatives.count())])
 
@@ -496,75 +444,38 @@ class PlanView(QWidget):
 
     def _plan_all_tiers(self) -> None:
         """Planned bytes of every tier as saved, for the cards (facts permitting)."""
-        dev = self.current_device()
-        if self.profile is None or dev is None:
-            return
-        from tierdeck.core.planner import estimate  # noqa: PLC0415
-
-        for t in self.profile.local_tiers:
-            if t.model_path is None:
-                continue
-            f = self.facts.get(str(t.model_path))
-            if f is None and str(t.model_path) not in self.facts:
-                self._need_facts(t)
-                continue
-            if f is None or isinstance(f, str) or t.ctx_per_slot is None:
-                continue
-            try:
-                est = estimate(f, tier_request(t), dev)
-                self._estimates[t.name] = est
-                self._planned[t.name] = int(est.total_bytes)
-            except Exception:
-                self._planned[t.name] = None
+        for t in self.ctl.plan_all(self.current_device()):
+            self._need_facts(t)
 
     def bandwidth_tps(self, tier: str) -> float | None:
-        est = self._estimates.get(tier)
-        return est.speed_tokens_per_s if est is not None else None
+        return self.ctl.bandwidth_tps(tier)
 
     def _plan_group(self, edited: Tier, dev: Device) -> None:
         """The co-resident group of the tier, with this tier as edited: does it all fit?"""
-        group = None
-        if self.profile is not None:
-            group = next((g for g in self.profile.groups
-                          if g.mode == "co-resident" and edited.name in g.tiers), None)
-        members = []
-        if group is not None:
-            for n in group.tiers:
-                t = edited if n == edited.name else self.profile.tiers.get(n)
-                f = self.facts.get(str(t.model_path)) if t is not None and t.model_path else None
-                if t is None or t.is_remote or f is None or isinstance(f, str):
-                    continue
-                members.append((n, f, tier_request(t)))
-        if len(members) < 2:
+        try:
+            gp = self.ctl.plan_group(edited, dev)
+        except Exception as e:  # shown in the tab, never a dead window
+            self.group_text.setText(f"co-resident plan failed: {e}")
+            self.group_text.show()
+            return
+        if gp is None:
             self.group_plan = None
             self.group_bar.hide()
             self.group_text.hide()
             return
-        from tierdeck.core.planner import plan_tiers  # noqa: PLC0415
-
-        try:
-            mp = plan_tiers([(f, r) for _n, f, r in members], dev)
-        except Exception as e:
-            self.group_text.setText(f"co-resident plan failed: {e}")
-            self.group_text.show()
-            return
-        self.group_plan = mp
-        names = [n for n, _f, _r in members]
+        mp = self.group_plan = gp.plan
         self.group_bar.set_model(group_bar_model(
-            f"side by side: {' + '.join(names)} ({mp.mode})", list(zip(names, mp.estimates, strict=False)),
-            dev, mp.budget_bytes))
+            f"side by side: {' + '.join(gp.names)} ({mp.mode})",
+            list(zip(gp.names, mp.estimates, strict=False)), dev, mp.budget_bytes))
         self.group_text.setText(mp.explanation)
         self.group_bar.show()
         self.group_text.show()
 
     def planned_bytes(self) -> dict[str, int | None]:
-        return dict(self._planned)
+        return self.ctl.planned_bytes()
 
     def weights_bytes(self, tier: str) -> int | None:
-        if self.profile is None or tier not in self.profile.tiers:
-            return None
-        f = self.facts.get(str(self.profile.tiers[tier].model_path))
-        return None if f is None or isinstance(f, str) else f.weights_bytes
+        return self.ctl.weights_bytes(tier)
 
     # ---- apply -------------------------------------------------------------------------
     def apply(self) -> None:
