@@ -164,7 +164,8 @@ class PlanController:
             if t.model_path is None:
                 continue
             if self.needs_facts(t):
-                missing.append(t)
+                if all(m.model_path != t.model_path for m in missing):  # one read per file
+                    missing.append(t)
                 continue
             f = self.usable_facts(t)
             if f is None or t.ctx_per_slot is None:
