@@ -49,7 +49,7 @@ def test_plans_every_tier_once_facts_are_read():
     edited = ctl.edited(a, Edits(2048, 2, False, "q8_0", "q8_0", None))
     assert (edited.ctx_per_slot, edited.cache_type_k, edited.name) == (2048, "q8_0", "a")
     group = ctl.plan_group(edited, dev)
-    assert group is not None and group.names == ["a", "b"] and group.plan.fits
+    assert group is not None and group.names == ["a", "b"] and group.plan.mode == "co-resident"
 
 
 def test_alternatives_fit_and_are_listed_once():
