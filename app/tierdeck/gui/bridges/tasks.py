@@ -122,11 +122,18 @@ class TaskRunner(QObject):
             task.failed.connect(on_error)
         if on_progress:
             task.progress.connect(on_progress)
-        task.finished.connect(lambda t=task: self._forget(t))
+        # A bound slot, not a lambda: Qt drops it with the runner, so a task whose `finished`
+        # is still queued when its window closes does not call into a deleted runner.
+        task.finished.connect(self._task_finished)
         self._active.add(task)
         self.busy_changed.emit(len(self._active))
         (self.long_pool if long else self.pool).start(_Runnable(task))
         return task
+
+    def _task_finished(self) -> None:
+        task = self.sender()
+        if isinstance(task, Task):
+            self._forget(task)
 
     def _forget(self, task: Task) -> None:
         self._active.discard(task)

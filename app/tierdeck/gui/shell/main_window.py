@@ -45,6 +45,7 @@ from tierdeck.gui.tiers.tiers_panel import TiersPanel
 from tierdeck.gui.views.bench_view import BenchView
 from tierdeck.gui.views.clients_view import ClientsView
 from tierdeck.gui.views.log_view import LogView
+from tierdeck.gui.views.try_it import TryItView
 
 if TYPE_CHECKING:
     from tierdeck.core.servers.supervisor import Supervisor
@@ -98,7 +99,9 @@ class MainWindow(QMainWindow):
         self.clients = ClientsView()
         self.bench = BenchView(self.runner)
         self.bench.bandwidth_for = self.plan.bandwidth_tps
+        self.try_it = TryItView(self.runner)
         self.tabs.addTab(self.plan, "Plan")
+        self.tabs.addTab(self.try_it, "Try it")
         self.tabs.addTab(self.charts, "Charts")
         self.tabs.addTab(self.log_view, "Log")
         self.tabs.addTab(self.clients, "Clients")
@@ -188,6 +191,8 @@ class MainWindow(QMainWindow):
         self.clients.set_profile(profile)
         self.clients.set_statuses(self.statuses_of_profile())
         self.bench.set_profile(profile)
+        self.try_it.set_profile(profile)
+        self.try_it.set_statuses(self.statuses_of_profile())
         if self.tiers.current:
             self._tier_selected(self.tiers.current)
         self._refresh_cards()
@@ -234,6 +239,7 @@ class MainWindow(QMainWindow):
         self.plan.select_tier(name)
         self.clients.select_tier(name)
         self.bench.select_tier(name)
+        self.try_it.select_tier(name)
         self._show_log_of(name)
 
     def _show_log_of(self, name: str) -> None:
@@ -254,6 +260,7 @@ class MainWindow(QMainWindow):
         if self.tray:
             self.tray.set_statuses(mine)
         self.bench.set_statuses(mine)
+        self.try_it.set_statuses(mine)
 
     def statuses_of_profile(self) -> dict[str, ServerStatus]:
         if self.profile is None:
@@ -410,6 +417,7 @@ class MainWindow(QMainWindow):
         self.metrics.stop()
         self.log_view.stop()
         self.bench.cancel()
+        self.try_it.shutdown()
         self.plan.shutdown()
         self.bridge.close()
         self.runner.cancel_all()
