@@ -1,4 +1,5 @@
-"""The Charts tab: hosts the ChartsWidget on the metrics bridge's store."""
+"""The Charts tab: hosts the ChartsWidget on the metrics bridge's store; the supervisor's
+state changes become markers on its time axis."""
 
 from __future__ import annotations
 
@@ -17,4 +18,5 @@ class ChartsTab(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         self.charts = ChartsWidget(metrics.store, clock=clock)
+        metrics.bridge.event.connect(self.charts.add_event)
         lay.addWidget(self.charts)

@@ -1,0 +1,35 @@
+"""A PlotCurveItem that is told its bounds instead of searching its data for them.
+
+pyqtgraph recomputes a curve's bounding rect (nanmin/nanmax over x and y) on every frame in
+which the view range or the data moved, and a live chart moves every second. The charts
+already know the bounds when they hand the data over (time runs left to right; the y range
+is computed once for the axis), so they pass them along.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+
+
+class FastCurve(pg.PlotCurveItem):
+    def set_series(self, t: np.ndarray, y: np.ndarray) -> None:
+        """Set the data (t ascending); NaN rows become gaps."""
+        finite = np.isfinite(y)
+        if not len(t) or not finite.any():
+            self._bounds = ((None, None), (None, None))
+            self.setData([], [])
+            return
+        yf = y if finite.all() else y[finite]
+        self._bounds = ((float(t[0]), float(t[-1])), (float(yf.min()), float(yf.max())))
+        if finite.all():
+            self.setData(t, y, skipFiniteCheck=True)
+        else:
+            # A server that was down leaves a gap rather than a line through zero.
+            self.setData(t, y, connect="finite")
+
+    def dataBounds(self, ax, frac=1.0, orthoRange=None):  # noqa: N802 - pyqtgraph override
+        bounds = getattr(self, "_bounds", None)
+        if bounds is None or frac < 1.0 or orthoRange is not None:
+            return super().dataBounds(ax, frac, orthoRange)
+        return bounds[ax]
