@@ -1,4 +1,6 @@
-"""A PlotCurveItem that is told its bounds instead of searching its data for them.
+"""Cheaper pyqtgraph items for live charts: a curve told its bounds, axes that stay put.
+
+FastCurve is a PlotCurveItem that is told its bounds instead of searching its data for them.
 
 pyqtgraph recomputes a curve's bounding rect (nanmin/nanmax over x and y) on every frame in
 which the view range or the data moved, and a live chart moves every second. The charts
@@ -33,3 +35,22 @@ class FastCurve(pg.PlotCurveItem):
         if bounds is None or frac < 1.0 or orthoRange is not None:
             return super().dataBounds(ax, frac, orthoRange)
         return bounds[ax]
+
+
+class _Steady:
+    """An axis that re-lays out its ticks only when its range really changed: pyqtgraph
+    throws the axis picture away on every view change, and an x step would otherwise
+    re-render every y axis' text."""
+
+    def setRange(self, mn, mx):  # noqa: N802 - pyqtgraph override
+        if self.picture is not None and list(self.range) == [mn, mx]:
+            return
+        super().setRange(mn, mx)
+
+
+class SteadyAxis(_Steady, pg.AxisItem):
+    pass
+
+
+class SteadyDateAxis(_Steady, pg.DateAxisItem):
+    pass

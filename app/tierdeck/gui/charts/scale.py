@@ -17,7 +17,7 @@ from tierdeck.gui.charts.series import MEMORY, SLOTS, TOKENS, UTIL
 
 # The smallest top of each chart's y axis when its data is lower (or all zero).
 Y_FLOOR = {TOKENS: 10.0, SLOTS: 1.0, UTIL: 100.0, MEMORY: 0.0}
-PX_PER_BUCKET = 2  # one min/max pair per this many pixels
+PX_PER_BUCKET = 3  # one min/max pair per this many pixels
 MIN_WINDOW_S = 60.0
 
 
@@ -99,6 +99,16 @@ def label_positions(values: list[float], span: float, gap_frac: float = 0.09) ->
         run.append(i)
         pos[i] = 0.98 - 0.24 * ((len(run) - 1) % 4)
     return pos
+
+
+X_STEPS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0)
+
+
+def x_step(window_s: float, width_px: float, px: float = 2.0) -> float:
+    """How far the time axis' right edge moves at a time: about `px` pixels, rounded to a
+    step from X_STEPS, so the axis is not re-laid out for sub-pixel moves."""
+    want = window_s / max(width_px, 100.0) * px
+    return next((s for s in X_STEPS if s >= want), X_STEPS[-1])
 
 
 def auto_window(first_t: float | None, last_t: float | None, longest: float) -> float:

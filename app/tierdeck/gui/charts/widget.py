@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 from tierdeck.core.metrics.store import MetricsStore, Window
 from tierdeck.core.servers.events import StateChanged
 from tierdeck.gui.bridges.clock import UiClock
-from tierdeck.gui.charts.curve import FastCurve
+from tierdeck.gui.charts.curve import FastCurve, SteadyAxis, SteadyDateAxis
 from tierdeck.gui.charts.markers import MARKER_COLORS, Marker, MarkerLog
 from tierdeck.gui.charts.scale import (
     auto_window,
@@ -48,6 +48,7 @@ from tierdeck.gui.charts.scale import (
     label_positions,
     log_y_range,
     peak_decimate,
+    x_step,
     y_range,
 )
 from tierdeck.gui.charts.series import (
@@ -68,7 +69,8 @@ MEMORY_MODES = [("auto", "Memory: auto scale"), ("linear", "Memory: linear"),
                 ("log", "Memory: log scale"), ("tiers", "Memory: tiers only")]
 LOG_RATIO = 20  # auto: a log axis when the smallest tier is this many times below the limit
 REDRAW_MS = 250
-LEFT_AXIS_PX = 56  # the same for every chart, so their time axes line up
+LEFT_AXIS_PX = 56
+CACHED = QGraphicsItem.CacheMode.DeviceCoordinateCache  # the same for every chart, so their time axes line up
 
 
 class ChartsWidget(QWidget):
@@ -140,7 +142,8 @@ class ChartsWidget(QWidget):
         self.plots: dict[str, pg.PlotItem] = {}
         self._cursors: list[pg.InfiniteLine] = []
         for chart, (title, unit) in CHARTS.items():
-            plot = pg.PlotItem(title=title, axisItems={"bottom": pg.DateAxisItem()})
+            plot = pg.PlotItem(title=title, axisItems={"bottom": SteadyDateAxis(orientation="bottom"),
+                                                       "left": SteadyAxis(orientation="left")})
             plot.setLabel("left", unit)
             left = plot.getAxis("left")
             left.enableAutoSIPrefix(False)  # never "t/s (x0.001)"
@@ -152,8 +155,11 @@ class ChartsWidget(QWidget):
             plot.hideButtons()
             plot.disableAutoRange()  # ranges come from scale.py, once per redraw
             plot.setYRange(0, 1, padding=0)
-            legend = plot.addLegend(offset=(5, 5), labelTextSize="8pt")
-            legend.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            plot.addLegend(offset=(5, 5), labelTextSize="8pt")
+            # Text is most of a frame's paint (software glyphs): static text is painted once
+            # into a pixmap and blitted until it changes.
+            for item in (plot.titleLabel.item, left, left.label, plot.getAxis("bottom")):
+                item.setCacheMode(CACHED)
             # Not x-linked: _apply_x_range sets every plot's range itself, once per redraw.
             cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((128, 128, 128)))
             cursor.setVisible(False)
@@ -448,6 +454,7 @@ class ChartsWidget(QWidget):
                                        labelOpts={"position": 0.98, "anchors": [(1, 0), (1, 1)],
                                                   "color": self._pen(c).color()})
                 plot.addItem(item)
+                item.label.textItem.setCacheMode(CACHED)
                 self._items[c.key], self._curves[c.key] = item, c
             shown = last is not None and (not log or last > 0)
             item.setVisible(shown)
@@ -459,6 +466,8 @@ class ChartsWidget(QWidget):
         if item is None:
             item = FastCurve(pen=self._pen(c), name=c.label)
             plot.addItem(item)
+            for _sample, label in plot.legend.items:
+                label.item.setCacheMode(CACHED)
             self._items[c.key], self._curves[c.key] = item, c
         yy = y * c.scale if c.scale != 1.0 else y
         tt, yy = peak_decimate(t, yy, buckets_for(plot.vb.width() or self.graphics.width()))
@@ -471,9 +480,14 @@ class ChartsWidget(QWidget):
         return yy
 
     def _apply_x_range(self, w: Window) -> None:
+        """The right edge follows the newest sample in steps of about two pixels (a second
+        is a third of a pixel on a 1-hour chart): between steps the axes stay as they are."""
         end = float(w.t[-1]) if len(w.t) else time.time()
+        step = x_step(self._shown_s, self.graphics.width())
+        end = math.ceil(end / step) * step
         for plot in self.plots.values():
-            plot.setXRange(end - self._shown_s, end, padding=0)
+            if plot.viewRange()[0] != [end - self._shown_s, end]:
+                plot.setXRange(end - self._shown_s, end, padding=0)
 
     # --- hover readout -----------------------------------------------------------------
     def _on_mouse_moved(self, event) -> None:
