@@ -41,6 +41,15 @@ def test_ask_a_demo_tier_and_see_it_stream(live, window, qtbot):
     assert not try_it.thinking_toggle.isVisibleTo(try_it)  # SmolLM2's template never thinks
     assert not try_it.stop_button.isEnabled() and try_it.send_button.isEnabled()
 
+    # Stop mid-answer: the stream is closed, nothing is reported as an error
+    try_it.max_tokens.setValue(400)
+    with qtbot.waitSignal(try_it.failed, timeout=60000) as stopped:
+        try_it.ask("Write a long story about the sea.")
+        qtbot.waitUntil(lambda: len(try_it.answer.toPlainText()) > 20, timeout=30000)
+        try_it.stop_button.click()
+    assert stopped.args == ["cancelled"] and try_it.stats.text() == "stopped"
+    assert try_it.send_button.isEnabled()
+
 
 def test_thinking_is_shown_apart_and_collapsed(window, qtbot):
     try_it = window.try_it

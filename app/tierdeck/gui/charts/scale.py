@@ -18,7 +18,7 @@ from tierdeck.gui.charts.series import MEMORY, SLOTS, TOKENS, UTIL
 # The smallest top of each chart's y axis when its data is lower (or all zero).
 Y_FLOOR = {TOKENS: 10.0, SLOTS: 1.0, UTIL: 100.0, MEMORY: 0.0}
 PX_PER_BUCKET = 3  # one min/max pair per this many pixels
-MIN_WINDOW_S = 60.0
+MIN_WINDOW_S = 15.0
 
 
 def nice_ceiling(v: float) -> float:
@@ -113,7 +113,7 @@ def x_step(window_s: float, width_px: float, px: float = 2.0) -> float:
 
 def auto_window(first_t: float | None, last_t: float | None, longest: float) -> float:
     """The window that fits how long the app has sampled: from the first sample to now,
-    at least a minute, at most the longest window."""
+    at least MIN_WINDOW_S, at most the longest window."""
     if first_t is None or last_t is None:
         return MIN_WINDOW_S
     return float(min(longest, max(MIN_WINDOW_S, last_t - first_t)))

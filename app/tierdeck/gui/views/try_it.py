@@ -24,10 +24,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tierdeck.core.ask import THINKING, AskError, AskResult, ask, ask_target
+from tierdeck.core.ask import THINKING, AskCancelled, AskError, AskResult, ask, ask_target
 from tierdeck.core.profiles import Profile
 from tierdeck.core.servers.events import ServerStatus
-from tierdeck.gui.bridges.tasks import Task, TaskRunner
+from tierdeck.gui.bridges.tasks import Cancelled, Task, TaskRunner
 from tierdeck.gui.plan.plan_controller import THINKING as THINKING_CHOICES
 from tierdeck.gui.shell.fonts import bold
 
@@ -150,8 +150,11 @@ class TryItView(QWidget):
         thinking, max_tokens = self.thinking_mode.currentData(), self.max_tokens.value()
 
         def work(progress, cancel) -> AskResult:
-            return ask(target, text, max_tokens=max_tokens, thinking=thinking,
-                       on_delta=progress, cancel=cancel)
+            try:
+                return ask(target, text, max_tokens=max_tokens, thinking=thinking,
+                           on_delta=progress, cancel=cancel)
+            except AskCancelled:
+                raise Cancelled from None  # the user pressed Stop: not an error to log
 
         self.task = self.runner.submit(f"ask {tier.name}", work, on_progress=self._on_delta,
                                        on_done=self._done, on_error=self._failed, long=True)
