@@ -17,7 +17,7 @@ from tierdeck.gui.charts.series import MEMORY, SLOTS, TOKENS, UTIL
 
 # The smallest top of each chart's y axis when its data is lower (or all zero).
 Y_FLOOR = {TOKENS: 10.0, SLOTS: 1.0, UTIL: 100.0, MEMORY: 0.0}
-PX_PER_BUCKET = 3  # one min/max pair per this many pixels
+PX_PER_BUCKET = 4  # one min/max pair per this many pixels
 MIN_WINDOW_S = 15.0
 
 
