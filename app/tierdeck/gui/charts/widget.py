@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
@@ -38,10 +38,10 @@ from PySide6.QtWidgets import (
 )
 
 from tierdeck.core.metrics.store import MetricsStore, Window
-from tierdeck.core.servers.events import StateChanged
 from tierdeck.gui.bridges.clock import UiClock
 from tierdeck.gui.charts.curve import FastCurve, SteadyAxis, SteadyDateAxis
-from tierdeck.gui.charts.markers import MARKER_COLORS, Marker, MarkerLog
+from tierdeck.gui.charts.markers import Marker, MarkerLog
+from tierdeck.gui.charts.overlays import TimeOverlays
 from tierdeck.gui.charts.scale import (
     auto_window,
     buckets_for,
@@ -60,7 +60,6 @@ from tierdeck.gui.charts.series import (
     UTIL,
     Curve,
     curves_for,
-    fmt_value,
 )
 
 WINDOWS = [("1 min", 60.0), ("10 min", 600.0), ("1 h", 3600.0)]
@@ -73,7 +72,7 @@ LEFT_AXIS_PX = 56
 CACHED = QGraphicsItem.CacheMode.DeviceCoordinateCache  # the same for every chart, so their time axes line up
 
 
-class ChartsWidget(QWidget):
+class ChartsWidget(TimeOverlays, QWidget):
     redrawn = Signal()  # after each redraw (tests, screenshot tools)
     exported = Signal(str, str)  # (path, error or ""), after export_csv finishes
     _coloured = False  # a class default: palette events can come before _build has run
@@ -288,34 +287,6 @@ class ChartsWidget(QWidget):
         if self._drawn is not None and not self._paused:
             self.redraw()
 
-    def add_event(self, ev: object) -> Marker | None:
-        """A supervisor event (UI thread): start, swap, crash and restart become markers."""
-        if not isinstance(ev, StateChanged):
-            return None
-        m = self.markers.on_state(ev.profile, ev.tier, ev.state, ev.previous, ev.reason, time.time())
-        if m is not None:
-            self._add_marker_items(m)
-        return m
-
-    def _add_marker_items(self, m: Marker) -> None:
-        pen = pg.mkPen(MARKER_COLORS.get(m.kind, (128, 128, 128)), width=1,
-                       style=Qt.PenStyle.DashLine)
-        lines = []
-        for plot in self.plots.values():
-            line = pg.InfiniteLine(pos=m.t, angle=90, movable=False, pen=pen)
-            line.setToolTip(m.text)  # the reason, on hover
-            plot.addItem(line, ignoreBounds=True)
-            lines.append(line)
-        self._marker_items.append((m, lines))
-        while len(self._marker_items) > self.markers.keep:
-            _old, gone = self._marker_items.pop(0)
-            for plot, line in zip(self.plots.values(), gone, strict=True):
-                plot.removeItem(line)
-
-    def marker_lines(self, chart: str) -> list[pg.InfiniteLine]:
-        i = list(self.plots).index(chart)
-        return [lines[i] for _m, lines in self._marker_items]
-
     def set_redraw_interval(self, ms: int) -> None:
         """The shortest time between two redraws (the clock's fast tick is the floor)."""
         self._redraw_s = ms / 1000
@@ -488,46 +459,6 @@ class ChartsWidget(QWidget):
         for plot in self.plots.values():
             if plot.viewRange()[0] != [end - self._shown_s, end]:
                 plot.setXRange(end - self._shown_s, end, padding=0)
-
-    # --- hover readout -----------------------------------------------------------------
-    def _on_mouse_moved(self, event) -> None:
-        pos = event[0] if isinstance(event, tuple | list) else event
-        for chart in self._visible:
-            plot = self.plots[chart]
-            if plot.sceneBoundingRect().contains(pos):
-                x = plot.vb.mapSceneToView(QPointF(pos)).x()
-                self.show_readout(x, chart)
-                return
-
-    def show_readout(self, x: float, chart: str | None = None) -> str:
-        """Show the values at time x (of one chart, or of all) and a cursor line on every chart."""
-        text = self.readout_at(x, chart)
-        self.readout.setText(text)
-        for cursor in self._cursors:
-            cursor.setPos(x)
-            cursor.setVisible(bool(text))
-        return text
-
-    def readout_at(self, x: float, chart: str | None = None) -> str:
-        """Values of the drawn series (of one chart, or all) at the sample nearest to time x."""
-        w = self._drawn
-        if w is None or not len(w.t):
-            return ""
-        i = int(np.clip(np.searchsorted(w.t, x), 0, len(w.t) - 1))
-        if i > 0 and abs(w.t[i - 1] - x) < abs(w.t[i] - x):
-            i -= 1
-        parts = [time.strftime("%H:%M:%S", time.localtime(float(w.t[i])))]
-        for key, c in self._curves.items():
-            if chart is not None and c.chart != chart:
-                continue
-            col = w.series.get(key)
-            if col is None or i >= len(col) or math.isnan(col[i]):
-                continue
-            parts.append(f"{c.label}: {fmt_value(c, float(col[i]))}")
-        # markers within a pixel or two of the pointer: what happened there, and why
-        parts += [f"⚑ {m.text}" for m in self.markers.near(x, self._shown_s / 300)]
-        return "   ".join(parts)
-
 
 def _last_finite(y: np.ndarray) -> float | None:
     idx = np.flatnonzero(np.isfinite(y))
