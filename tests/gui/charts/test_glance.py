@@ -12,7 +12,13 @@ from tierdeck.core.metrics import MetricsStore
 from tierdeck.core.servers.events import ServerStatus, StateChanged
 from tierdeck.gui.charts import ChartsWidget
 from tierdeck.gui.charts.markers import MarkerLog
-from tierdeck.gui.charts.scale import MIN_WINDOW_S, label_positions, nice_ceiling, peak_decimate
+from tierdeck.gui.charts.scale import (
+    MIN_WINDOW_S,
+    label_positions,
+    nice_ceiling,
+    peak_decimate,
+    peak_decimate_rows,
+)
 
 GiB, MiB = 1024**3, 1024**2
 T0 = 1_800_000_000.0
@@ -105,6 +111,10 @@ def test_peak_decimation_keeps_spikes_gaps_and_the_newest_row():
     assert len(tt) <= 2 * 300 + 12 and np.all(np.diff(tt) >= 0)
     assert np.nanmax(yy) == 500.0 and np.isnan(yy).any()
     assert (tt[-1], yy[-1]) == (3599.0, 7.0)
+    # several series on one time axis in one pass: the same answer per row
+    rows_t, rows_y = peak_decimate_rows(t, np.vstack([y, y * 2]), 300)
+    assert np.array_equal(rows_t[0], tt) and np.allclose(rows_y[1], yy * 2, equal_nan=True)
+    assert peak_decimate_rows(t, np.empty((0, 3600)), 300)[1].shape == (0, 3600)  # no curves
 
 
 def status(tier: str, state: str) -> ServerStatus:

@@ -15,20 +15,35 @@ import pyqtgraph as pg
 
 
 class FastCurve(pg.PlotCurveItem):
-    def set_series(self, t: np.ndarray, y: np.ndarray) -> None:
-        """Set the data (t ascending); NaN rows become gaps."""
+    def set_series(self, t: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
+        """Set the data (t ascending); NaN rows become gaps. Returns y's (min, max), None
+        when nothing is drawn."""
         finite = np.isfinite(y)
+        self._poly = None
         if not len(t) or not finite.any():
             self._bounds = ((None, None), (None, None))
             self.setData([], [])
-            return
+            return None
         yf = y if finite.all() else y[finite]
         self._bounds = ((float(t[0]), float(t[-1])), (float(yf.min()), float(yf.max())))
         if finite.all():
             self.setData(t, y, skipFiniteCheck=True)
+            self._poly = pg.functions.arrayToQPolygonF(t, y)
         else:
             # A server that was down leaves a gap rather than a line through zero.
             self.setData(t, y, connect="finite")
+        return self._bounds[1]
+
+    def paint(self, p, opt, widget):
+        """One polyline when there is no gap: Qt's cheapest way to stroke a thin line (no
+        QPainterPath to build and flatten on every frame). Gaps: pyqtgraph's own paint."""
+        poly = getattr(self, "_poly", None)
+        if poly is None:
+            return super().paint(p, opt, widget)
+        p.setRenderHint(p.RenderHint.Antialiasing, bool(self.opts["antialias"]))
+        p.setPen(self.opts["pen"])
+        p.drawPolyline(poly)
+        return None
 
     def dataBounds(self, ax, frac=1.0, orthoRange=None):  # noqa: N802 - pyqtgraph override
         bounds = getattr(self, "_bounds", None)

@@ -62,28 +62,35 @@ def peak_decimate(t: np.ndarray, y: np.ndarray, buckets: int) -> tuple[np.ndarra
     """At most 2 x buckets points: each bucket's min and max, in time order. The newest row
     is always kept as it is (the value a user reads at the right edge). NaN gaps survive:
     a bucket with any NaN row keeps a NaN point."""
+    tt, yy = peak_decimate_rows(t, y[np.newaxis, :], buckets)
+    return tt[0], yy[0]
+
+
+def peak_decimate_rows(t: np.ndarray, ys: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndarray]:
+    """peak_decimate for every row of ys (series on one time axis) in one pass: numpy's
+    per-call overhead is paid once per redraw, not once per curve. Returns 2-D (t, y)."""
     n = len(t)
-    if n <= 2 * buckets:
-        return t, y
+    if n <= 2 * buckets or not len(ys):
+        return np.broadcast_to(t, ys.shape), ys
     size = math.ceil((n - 1) / buckets)
     full = ((n - 1) // size) * size
-    tb = t[:full].reshape(-1, size)
-    yb = y[:full].reshape(-1, size)
+    rows = len(ys)
+    yb = ys[:, :full].reshape(rows, -1, size)
     nan = np.isnan(yb)
-    gap = nan.any(axis=1)
+    gap = nan.any(axis=2)
     if gap.any():
-        lo_i = np.where(nan, np.inf, yb).argmin(axis=1)
-        hi_i = np.where(nan, -np.inf, yb).argmax(axis=1)
-    else:  # the usual case: a server up all through the window
-        lo_i, hi_i = yb.argmin(axis=1), yb.argmax(axis=1)
-    first = np.minimum(lo_i, hi_i)
-    second = np.maximum(lo_i, hi_i)
-    rows = np.arange(len(yb))
-    tt = np.column_stack([tb[rows, first], tb[rows, second]]).ravel()
-    yy = np.column_stack([yb[rows, first], yb[rows, second]]).ravel()
+        lo_i = np.where(nan, np.inf, yb).argmin(axis=2)
+        hi_i = np.where(nan, -np.inf, yb).argmax(axis=2)
+    else:  # the usual case: every server up all through the window
+        lo_i, hi_i = yb.argmin(axis=2), yb.argmax(axis=2)
+    start = np.arange(yb.shape[1]) * size  # row index of each bucket's first sample
+    idx = np.stack([start + np.minimum(lo_i, hi_i), start + np.maximum(lo_i, hi_i)],
+                   axis=2).reshape(rows, -1)
+    yy = np.take_along_axis(ys, idx, axis=1)
     if gap.any():
-        yy[np.repeat(gap, 2)] = np.nan
-    return np.concatenate([tt, t[full:]]), np.concatenate([yy, y[full:]])
+        yy[np.repeat(gap, 2, axis=1)] = np.nan
+    tail = np.broadcast_to(t[full:], (rows, n - full))
+    return np.concatenate([t[idx], tail], axis=1), np.concatenate([yy, ys[:, full:]], axis=1)
 
 
 def label_positions(values: list[float], span: float, gap_frac: float = 0.09) -> list[float]:

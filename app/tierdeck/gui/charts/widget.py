@@ -47,7 +47,7 @@ from tierdeck.gui.charts.scale import (
     buckets_for,
     label_positions,
     log_y_range,
-    peak_decimate,
+    peak_decimate_rows,
     x_step,
     y_range,
 )
@@ -57,6 +57,7 @@ from tierdeck.gui.charts.series import (
     LIMIT_COLOR,
     MEMORY,
     PALETTE,
+    TOKENS,
     UTIL,
     Curve,
     curves_for,
@@ -154,7 +155,8 @@ class ChartsWidget(TimeOverlays, QWidget):
             plot.hideButtons()
             plot.disableAutoRange()  # ranges come from scale.py, once per redraw
             plot.setYRange(0, 1, padding=0)
-            plot.addLegend(offset=(5, 5), labelTextSize="8pt")
+            legend = plot.addLegend(offset=(5, 5), labelTextSize="8pt")
+            legend.setCacheMode(CACHED)  # its translucent background is a blend per frame
             # Text is most of a frame's paint (software glyphs): static text is painted once
             # into a pixmap and blitted until it changes.
             for item in (plot.titleLabel.item, left, left.label, plot.getAxis("bottom")):
@@ -351,9 +353,17 @@ class ChartsWidget(TimeOverlays, QWidget):
                 self.plots[self._curves.pop(key).chart].removeItem(item)
         self._relayout([c for c in CHARTS if c != UTIL or any(x.chart == UTIL for x in wanted.values())])
         self._set_memory_log(wanted, w)
+        # Every curve decimated in one numpy pass (lines need only their newest value).
+        curves = [c for c in wanted.values() if c.style != "line"]
+        dec_t, dec_y = peak_decimate_rows(
+            w.t, np.vstack([w.series[c.key] * c.scale for c in curves]) if curves else np.empty((0, len(w.t))),
+            buckets_for(self.plots[TOKENS].vb.width() or self.graphics.width()))
+        rows = {c.key: i for i, c in enumerate(curves)}
         drawn: dict[str, list[np.ndarray]] = {c: [] for c in CHARTS}
         for key, c in wanted.items():
-            drawn[c.chart].append(self._draw(c, w.t, w.series[key]))
+            i = rows.get(key)
+            drawn[c.chart].append(self._draw(c, w.t if i is None else dec_t[i],
+                                             w.series[key] if i is None else dec_y[i]))
         for chart in self._visible:
             self._apply_y_range(chart, drawn[chart])
         self._apply_x_range(w)
@@ -398,7 +408,8 @@ class ChartsWidget(TimeOverlays, QWidget):
                  if c.chart == chart and c.style == "line" and self._items[k].isVisible()]
         for (_k, line), pos in zip(lines, label_positions([ln.value() for _k, ln in lines], hi - lo),
                                    strict=True):
-            line.label.setPosition(pos)
+            if line.label.orthoPos != pos:
+                line.label.setPosition(pos)
 
     def _color(self, owner: str) -> tuple[int, int, int]:
         if owner.startswith("dev/"):
@@ -413,7 +424,9 @@ class ChartsWidget(TimeOverlays, QWidget):
         return pg.mkPen(color, width=c.width, style=style)
 
     def _draw(self, c: Curve, t: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Update one curve; returns the values drawn (in the chart's unit) for its range."""
+        """Update one curve (t, y already decimated and in the chart's unit) or line (its
+        raw series); returns the lowest and highest value drawn (in the chart's unit, never
+        log10), for the axis range."""
         plot = self.plots[c.chart]
         item = self._items.get(c.key)
         log = c.chart == MEMORY and self._log_memory
@@ -440,15 +453,14 @@ class ChartsWidget(TimeOverlays, QWidget):
             for _sample, label in plot.legend.items:
                 label.item.setCacheMode(CACHED)
             self._items[c.key], self._curves[c.key] = item, c
-        yy = y * c.scale if c.scale != 1.0 else y
-        tt, yy = peak_decimate(t, yy, buckets_for(plot.vb.width() or self.graphics.width()))
+        tt, yy = t, y
         if log:
             with np.errstate(divide="ignore", invalid="ignore"):
                 # the axis is in log10 units; log10(0) is no point at all: leave a gap
-                item.set_series(tt, np.where(yy > 0, np.log10(yy), np.nan))
-        else:
-            item.set_series(tt, yy)
-        return yy
+                span = item.set_series(tt, np.where(yy > 0, np.log10(yy), np.nan))
+            return np.power(10.0, span) if span is not None else np.array([], dtype=float)
+        span = item.set_series(tt, yy)
+        return np.array(span) if span is not None else np.array([], dtype=float)
 
     def _apply_x_range(self, w: Window) -> None:
         """The right edge follows the newest sample in steps of about two pixels (a second
