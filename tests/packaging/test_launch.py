@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tierdeck.core.demo import demo_model_path
+from tierdeck.core.demo import SMOLLM2_TOKEN, builtin_model_path, demo_model_path
 from tierdeck.core.paths import app_dirs, ensure_dir
 from tierdeck.core.settings import Settings
-from tierdeck.gui import launch
-from tierdeck.gui.launch import display_problem, startup_profile
+from tierdeck.gui.shell import launch
+from tierdeck.gui.shell.launch import display_problem, startup_profile
 
 LINUX = "linux"
 
@@ -101,11 +101,11 @@ def test_headless_tierdeck_says_so_and_points_to_the_cli(tierdeck_home):
     assert not any(app_dirs().data.glob("**/*.gguf"))
 
 
-def test_first_run_opens_the_demo_and_writes_its_model():
+def test_first_run_opens_the_demo_on_its_real_model():
     assert not demo_model_path().exists()
     s = startup_profile()
     assert (s.profile, s.first_run) == ("demo", True)
-    assert s.demo_model == demo_model_path() and s.demo_model.stat().st_size > 0
+    assert s.demo_model == builtin_model_path(SMOLLM2_TOKEN) and s.demo_model.stat().st_size > 0
     assert s.notes == []
 
 
@@ -147,7 +147,7 @@ def test_first_run_opens_the_window_offscreen_and_quits(tierdeck_home):
                          text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "Traceback" not in out.stderr
-    assert demo_model_path().is_file()
+    assert builtin_model_path(SMOLLM2_TOKEN).is_file()
 
 
 def test_headless_hint_names_the_venv_when_tierdeck_is_not_on_path():

@@ -9,7 +9,7 @@ import sys
 from tierdeck import __version__
 
 # Each module adds its subcommands with register(subparsers).
-COMMAND_MODULES = ["detect", "plan", "servers", "top", "rpc"]
+COMMAND_MODULES = ["detect", "plan", "servers", "top", "rpc", "ask"]
 
 
 class CliError(Exception):
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        from tierdeck.gui.launch import launch  # noqa: PLC0415 - keep Qt out of the CLI
+        from tierdeck.gui.shell.launch import launch  # noqa: PLC0415 - keep Qt out of the CLI
 
         return launch()
     try:

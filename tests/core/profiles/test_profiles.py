@@ -243,4 +243,4 @@ def test_editing_a_builtin_profile_writes_a_user_copy():
     assert prof.path == app_dirs().profiles / "demo.yaml"
     assert load_profile("demo").tiers["haiku"].parallel == 3
     assert "parallel: 3" not in (builtin_profiles_dir() / "demo.yaml").read_text()
-    assert "# Demo: a tiny generated model" in prof.path.read_text()
+    assert prof.path.read_text().startswith("# Demo: ")  # the comments came along

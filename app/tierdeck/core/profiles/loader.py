@@ -265,6 +265,7 @@ class _Builder:
         self.source = source
         self.models_dir = models_dir
         self.issues: list[Issue] = []
+        self.notes: list[str] = []  # profile-wide warnings, each said once
 
     def bad(self, node: Any, key: Any, dotted: str, message: str) -> None:
         self.issues.append(Issue(self.path, _key_line(node, key), dotted, message))
@@ -297,6 +298,7 @@ class _Builder:
                     prof.tiers[t.name] = t
         prof.groups = self.groups(doc, prof)
         self.check_ports(prof)
+        prof.warnings += [f"{self.path}: {n}" for n in dict.fromkeys(self.notes)]
         return prof
 
     def models(self, doc: CommentedMap) -> dict[str, Path]:
@@ -370,10 +372,20 @@ class _Builder:
         return out
 
     def resolve_path(self, text: str) -> Path:
-        if text == DEMO_MODEL_TOKEN:
-            from tierdeck.core.demo import demo_model_path  # noqa: PLC0415
+        if text.startswith("builtin:"):
+            from tierdeck.core.demo import (  # noqa: PLC0415
+                SMOLLM2_TOKEN,
+                builtin_model_path,
+                smollm2_missing_note,
+                smollm2_path,
+            )
 
-            return demo_model_path()
+            path = builtin_model_path(text)
+            if path is None:
+                raise _Bad(f"unknown built-in model {text!r} (known: {DEMO_MODEL_TOKEN}, {SMOLLM2_TOKEN})")
+            if text == SMOLLM2_TOKEN and smollm2_path() is None:
+                self.notes.append(smollm2_missing_note())
+            return path
         p = Path(text).expanduser()
         if not p.is_absolute():
             p = (self.models_dir or self.path.parent) / p
@@ -442,11 +454,15 @@ class _Builder:
             t.rpc_hosts = list(prof.rpc)
         if not t.model:
             self.bad(tiers, name, f"{dotted}.model",
-                     "missing: a local tier needs model: (a .gguf path, a models: key or builtin:demo)")
+                     "missing: a local tier needs model: (a .gguf path, a models: key, builtin:demo or builtin:smollm2)")
             return t
         line = _key_line(body, "model") if "model" in body else _key_line(defaults, "model")
         t.model_where = Where(self.path, line)
-        t.model_path = prof.models.get(t.model) or self.resolve_path(t.model)
+        try:
+            t.model_path = prof.models.get(t.model) or self.resolve_path(t.model)
+        except _Bad as e:
+            self.bad(body if "model" in body else defaults, "model", f"{dotted}.model", str(e))
+            return t
         if not _is_demo(t.model_path) and not t.model_path.is_file():
             prof.warnings.append(
                 f"{t.model_where}: {dotted}.model: model file not found: {t.model_path}"
@@ -520,9 +536,9 @@ def _item_line(seq: Any, i: int) -> int:
 
 
 def _is_demo(p: Path) -> bool:
-    from tierdeck.core.demo import demo_model_path  # noqa: PLC0415
+    from tierdeck.core.demo import is_builtin  # noqa: PLC0415
 
-    return p == demo_model_path()
+    return is_builtin(p)
 
 
 def profile_from_text(text: str, path: Path, source: str = "user",

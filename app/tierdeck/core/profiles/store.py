@@ -106,10 +106,9 @@ def check_startable(profile: Profile, tier: Tier) -> None:
     """What `up` needs beyond a valid file: the model must be there (or be the demo model)."""
     if tier.is_remote:
         raise ProfileError(f"{tier.where}: tiers.{tier.name}: a remote tier has nothing to start")
-    from tierdeck.core.demo import demo_model_path, ensure_demo_model  # noqa: PLC0415
+    from tierdeck.core.demo import ensure_builtin_model  # noqa: PLC0415
 
-    if tier.model_path == demo_model_path():
-        ensure_demo_model()
+    if ensure_builtin_model(tier.model_path):
         return
     if tier.model_path is None or not tier.model_path.is_file():
         where = tier.model_where or tier.where

@@ -1,0 +1,1 @@
+"""The other tabs: log, clients, benchmark."""

@@ -1,0 +1,37 @@
+"""Markers after a real swap: haiku starts, then sonnet swaps it out (real llama-servers on
+the tiny model); the charts mark both on the time axis, the reason on hover."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def live(gui_settings, llama_server_bin):
+    gui_settings.llama_server = str(llama_server_bin)
+    gui_settings.save()
+    return gui_settings
+
+
+def state(window, tier: str) -> str:
+    st = window.statuses_of_profile().get(tier)
+    return st.state if st else "stopped"
+
+
+def test_markers_after_a_swap(live, window, qtbot):
+    charts = window.charts.charts
+    window.activate_tier("haiku")
+    qtbot.waitUntil(lambda: state(window, "haiku") == "ready", timeout=60000)
+    qtbot.waitUntil(lambda: not window.bridge.is_busy("haiku"), timeout=10000)
+    window.activate_tier("sonnet")  # haiku and sonnet share a swap group
+    qtbot.waitUntil(lambda: state(window, "sonnet") == "ready", timeout=60000)
+    qtbot.waitUntil(lambda: len(charts.markers.markers) >= 2, timeout=10000)
+    marks = [(m.kind, m.text) for m in charts.markers.markers]
+    assert marks[:2] == [("start", "haiku started"), ("swap", "swap haiku → sonnet")]
+    swap = charts.markers.markers[1]
+    lines = charts.marker_lines("tokens")
+    assert [ln.value() for ln in lines][:2] == [m.t for m in charts.markers.markers[:2]]
+    assert lines[1].toolTip() == "swap haiku → sonnet"
+    window.tabs.setCurrentWidget(window.charts)
+    qtbot.waitUntil(lambda: charts._drawn is not None and len(charts._drawn.t) > 0, timeout=20000)
+    assert "⚑ swap haiku → sonnet" in charts.show_readout(swap.t)
