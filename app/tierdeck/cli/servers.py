@@ -77,12 +77,31 @@ def _load_profile(name: str):
         raise CliError(_one_line(e)) from None
 
 
+_settings_warned = False
+
+
+def _settings():
+    """The user's settings; a file that fails to load is said (as the window does), once,
+    and the defaults are used: its llama-server path, reserve etc. do not apply."""
+    global _settings_warned
+    from tierdeck.core.settings import Settings, SettingsError  # noqa: PLC0415
+
+    try:
+        return Settings.load()
+    except SettingsError as e:
+        if not _settings_warned:
+            _settings_warned = True
+            print(f"tierdeck: warning: {e}; using default settings (llama-server path, "
+                  "reserve and last profile from that file are ignored)", file=sys.stderr)
+        return Settings()
+
+
 def _supervisor():
     from tierdeck.core.servers.binary import LlamaServerNotFound  # noqa: PLC0415
     from tierdeck.core.servers.supervisor import Supervisor  # noqa: PLC0415
 
     try:
-        return Supervisor()
+        return Supervisor(settings=_settings())
     except LlamaServerNotFound as e:
         raise CliError(str(e).replace("\n", " ")) from None
 
@@ -103,9 +122,7 @@ def _profile_for(tier: str, explicit: str | None):
             return _load_profile(use)
         if len(by_name) > 1:
             raise CliError(f"several profiles are running ({', '.join(by_name)}): use --profile")
-    from tierdeck.core.settings import Settings  # noqa: PLC0415
-
-    last = Settings.load().last_profile
+    last = _settings().last_profile
     if last:
         return _load_profile(last)
     raise CliError(f"which profile has tier {tier!r}? use --profile NAME (tierdeck profiles lists them)")
@@ -115,17 +132,20 @@ def _remember(profile) -> None:
     """Remember the profile for the next switch/env: by name if the folders have it, else path."""
     from tierdeck.core.paths import app_dirs  # noqa: PLC0415
     from tierdeck.core.resources import builtin_profiles_dir  # noqa: PLC0415
-    from tierdeck.core.settings import Settings  # noqa: PLC0415
+    from tierdeck.core.settings import Settings, SettingsError  # noqa: PLC0415
 
     known = profile.path.parent in (app_dirs().profiles, builtin_profiles_dir())
     value = profile.name if known else str(profile.path)
     try:
         s = Settings.load()
-        if s.last_profile != value:
-            s.last_profile = value
+    except SettingsError:
+        return  # never overwrite a file we could not read: the user may fix it (warned)
+    if s.last_profile != value:
+        s.last_profile = value
+        try:
             s.save()
-    except Exception:
-        pass
+        except OSError as e:
+            print(f"tierdeck: warning: cannot remember the profile: {e}", file=sys.stderr)
 
 
 def _print_step(step) -> None:
@@ -135,15 +155,17 @@ def _print_step(step) -> None:
 def _report(statuses) -> int:
     bad = [s for s in statuses if s.state != "ready"]
     for s in statuses:
+        lt = (s.loaded.total if s.loaded else None)
+        loaded = f", loaded {fmt_bytes(lt)}" if lt else ""
         if s.state == "ready":
-            mem = ""
-            if s.planned_bytes:
-                mem = f" (planned {fmt_bytes(s.planned_bytes)}"
-                lt = (s.loaded.total if s.loaded else None)
-                mem += f", loaded {fmt_bytes(lt)})" if lt else ")"
+            mem = f" ({s.plan_note}{loaded})" if s.plan_note else ""
             print(f"{s.tier}: ready at {s.base_url} model {s.alias}{mem}")
+            for note in s.plan_notes:
+                print(f"  plan: {note}")
         else:
             print(f"{s.tier}: {s.state}: {s.reason}", file=sys.stderr)
+            if s.plan_note:
+                print(f"  plan: {s.plan_note}", file=sys.stderr)
             if s.failure and s.failure.get("hint"):
                 print(f"  hint: {s.failure['hint']}", file=sys.stderr)
             print(f"  command: {s.display}", file=sys.stderr)
@@ -253,7 +275,8 @@ def cmd_status(args) -> int:
         rows.append((
             s.tier, s.profile, s.state, str(s.pid or ""), s.base_url if s.running else "",
             s.alias, fmt_bytes(s.planned_bytes) if s.planned_bytes else "-",
-            fmt_bytes(lt) if lt else "-", s.reason or s.detail,
+            fmt_bytes(lt) if lt else "-",
+            "; ".join(x for x in (s.reason or s.detail, s.plan_note) if x),
         ))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:

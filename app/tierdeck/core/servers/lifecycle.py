@@ -5,14 +5,9 @@ rejects a move the table does not allow (IllegalTransition), records detail and 
 and returns the StateChanged event for the caller to emit once its lock is released.
 The window, the CLI and the metrics use the predicates below instead of their own tuples.
 
-    stopped ──> starting ──> ready
-       │           │  │        │
-       │           │  └──> failed <──┐      (did not load; or a timed-out stop)
-       │           v           v     │
-       │        stopping <── crashed │      (ran, then died; may be restarted)
-       │           │                 │
-       └───────────┴──> stopped ─────┘
-
+The usual path is stopped -> starting -> ready -> stopping -> stopped; a load that ends
+badly goes starting -> failed, a ready server that dies goes ready -> crashed, and both may
+go back to starting (restart policy). TRANSITIONS below lists every move with its cause.
 A server that has not been spawned yet is `starting` with pid 0 (planning, registry entry
 being written); "restart pending" is a `crashed`/`failed` server with a restart time set.
 """
@@ -47,8 +42,8 @@ TRANSITIONS: dict[State, frozenset[State]] = {
     S.STOPPING: frozenset({S.STOPPED, S.FAILED}),
     # crashed/failed -> starting: restart policy or the user; -> stopping: down() cancels
     # a pending restart.
-    S.CRASHED: frozenset({S.STARTING, S.STOPPING, S.STOPPED}),
-    S.FAILED: frozenset({S.STARTING, S.STOPPING, S.STOPPED}),
+    S.CRASHED: frozenset({S.STARTING, S.STOPPING}),
+    S.FAILED: frozenset({S.STARTING, S.STOPPING}),
 }
 
 # Predicates shared by every caller. A state string from a ServerStatus works too.
