@@ -31,7 +31,7 @@ from tierdeck.core.hardware import Detection, Device
 from tierdeck.core.planner import Estimate, FitResult, MultiPlan, PlanRequest
 from tierdeck.core.profiles import Profile, ProfileEditor, Tier
 from tierdeck.core.profiles.schema import CACHE_TYPES
-from tierdeck.core.servers.tierplan import plan_request
+from tierdeck.core.servers.tierplan import plan_request, tier_device
 from tierdeck.core.units import fmt_bytes
 from tierdeck.gui.fonts import bold, set_text_color
 from tierdeck.gui.plan_bar import PlanBar
@@ -228,7 +228,8 @@ class PlanView(QWidget):
             self.device.clear()
             for d, label in zip(det.devices, labels, strict=True):
                 self.device.addItem(label, d.index)
-            idx = self.device.findData(current if current is not None else det.default_device().index)
+            default = tier_device(det, self.tier)  # the device the supervisor plans on
+            idx = self.device.findData(current if current is not None else default.index)
             self.device.setCurrentIndex(max(0, idx))
             self.device.blockSignals(False)
         if first:
@@ -242,7 +243,7 @@ class PlanView(QWidget):
         for d in self.detection.devices:
             if d.index == idx:
                 return d
-        return self.detection.default_device()
+        return tier_device(self.detection, self.tier)
 
     def set_profile(self, profile: Profile) -> None:
         self.profile = profile

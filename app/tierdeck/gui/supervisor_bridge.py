@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from tierdeck.core.profiles import Profile
+from tierdeck.core.servers import lifecycle
 from tierdeck.core.servers.events import LogLine, ServerStatus, StateChanged, Step
 from tierdeck.gui.tasks import Task, TaskRunner
 
@@ -91,7 +92,7 @@ class SupervisorBridge(QObject):
     def running(self, profile: str | None = None) -> list[str]:
         """Keys ("profile/tier") of servers that are up or loading."""
         return [k for k, s in self.statuses.items()
-                if s.state in ("starting", "ready", "stopping")
+                if lifecycle.active(s.state)
                 and (profile is None or s.profile == profile)]
 
     # ---- operations -------------------------------------------------------------------
