@@ -48,10 +48,16 @@ def append_load(rec: dict, path: Path | None = None, max_bytes: int = MAX_BYTES,
     with _lock:
         try:
             ensure_dir(path.parent)
-            if path.exists() and path.stat().st_size + len(line) > max_bytes:
+            size = path.stat().st_size if path.exists() else 0
+            if size and size + len(line) > max_bytes:
                 _rotate(path, keep)
-            with open(path, "a", encoding="utf-8") as f:
-                f.write(line)
+                size = 0
+            with open(path, "a+b") as f:
+                if size:
+                    f.seek(size - 1)
+                    if f.read(1) != b"\n":  # a line cut by a crash: do not glue onto it
+                        line = "\n" + line
+                f.write(line.encode("utf-8"))
         except OSError:
             log.exception("cannot write %s", path)
 
