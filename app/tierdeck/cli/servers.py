@@ -77,20 +77,19 @@ def _load_profile(name: str):
         raise CliError(_one_line(e)) from None
 
 
-_settings_warned = False
+_settings_warned: set[str] = set()
 
 
 def _settings():
     """The user's settings; a file that fails to load is said (as the window does), once,
     and the defaults are used: its llama-server path, reserve etc. do not apply."""
-    global _settings_warned
     from tierdeck.core.settings import Settings, SettingsError  # noqa: PLC0415
 
     try:
         return Settings.load()
     except SettingsError as e:
-        if not _settings_warned:
-            _settings_warned = True
+        if str(e) not in _settings_warned:
+            _settings_warned.add(str(e))
             print(f"tierdeck: warning: {e}; using default settings (llama-server path, "
                   "reserve and last profile from that file are ignored)", file=sys.stderr)
         return Settings()
