@@ -93,3 +93,19 @@ def test_stop_between_plan_and_launch_starts_nothing(tmp_path, fake_bin, supervi
     assert st.state == "stopped" and st.pid is None
     assert [d.detail for d in stopped] == ["stopped before launch"]
     assert sup.registry.read() == {}
+
+
+def test_registry_that_cannot_be_written_fails_the_start_before_any_spawn(
+        tmp_path, fake_bin, supervisors):
+    from tierdeck.core.servers.registry import Registry
+
+    class FullDisk(Registry):
+        def put(self, entry):
+            raise OSError(28, "No space left on device")
+
+    prof = fake_profile(tmp_path, "ok")
+    sup = supervisors(binary=fake_bin, registry=FullDisk())
+    [st] = sup.up(prof)
+    assert st.state == "failed" and st.pid is None
+    assert st.reason == "not started: cannot write the registry: " \
+        f"{sup.registry.path}: No space left on device"

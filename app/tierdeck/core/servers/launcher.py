@@ -80,7 +80,15 @@ class Launcher:
             s.launch_id = new_launch_id()
             s.owner_pid = os.getpid()
             entry = self._entry(s)
-        hub.registry.put(entry)  # before the process exists: nothing runs unregistered
+        try:
+            hub.registry.put(entry)  # before the process exists: nothing runs unregistered
+        except OSError as e:
+            with hub.changes() as move:
+                if s.state == State.STARTING and not s.pid:
+                    s.failure = Failure("exited", "not started: cannot write the registry",
+                                        f"{hub.registry.path}: {e.strerror or e}")
+                    move(s, State.FAILED, detail="not started", reason=s.failure.message)
+            return
         spawned = False
         with hub.changes() as move:
             # The stop check and the spawn are one step under the lock: a stop either

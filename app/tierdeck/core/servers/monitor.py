@@ -70,8 +70,7 @@ class Monitor:
         with hub.lock:
             servers = list(hub.servers.values())
         for s in servers:
-            state = s.state
-            if lifecycle.live(state) or (state == State.STOPPING and s.stop_by == "elsewhere"):
+            if self._watched(s):
                 self.read_log(s, True)
                 self.check_exit(s)
             if s.state == State.STARTING and s.pid:
@@ -117,8 +116,8 @@ class Monitor:
         hub = self.hub
         with hub.lock:
             pid, prev = s.pid, s.state
-        if not pid:
-            return  # listed, not spawned yet
+            if not pid or not self._watched(s):
+                return  # listed, not spawned yet; or a thread of ours is stopping it
         exited, rc = self._exit_code(s)
         if not exited:
             return
@@ -130,7 +129,7 @@ class Monitor:
         if not on_purpose and not owner_elsewhere:
             hub.registry.remove(s.key, s.pid, s.launch_id)
         with hub.changes() as move:
-            if s.state != prev or s.pid != pid:
+            if s.state != prev or s.pid != pid or not self._watched(s):
                 return  # a stop or restart of ours got there first
             if on_purpose:
                 move(s, State.STOPPED, detail="stopped by another TierDeck process")
@@ -146,6 +145,11 @@ class Monitor:
                 detail = f"restart {s.restarts + 1}/{s.tier.restart_max} in {delay:g} s ({detail})"
             to = State.FAILED if prev == State.STARTING else State.CRASHED
             move(s, to, detail=detail, reason=s.failure.message)
+
+    @staticmethod
+    def _watched(s: ManagedServer) -> bool:
+        """Exits the monitor reports: running ones, and stops another process carries out."""
+        return lifecycle.live(s.state) or (s.state == State.STOPPING and s.stop_by == "elsewhere")
 
     def should_restart(self, s: ManagedServer) -> bool:
         t = s.tier
