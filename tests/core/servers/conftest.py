@@ -13,6 +13,7 @@ import psutil
 import pytest
 
 from tierdeck.core.profiles import load_profile_file
+from tierdeck.core.servers.process import identify
 from tierdeck.core.servers.registry import Registry
 from tierdeck.core.servers.supervisor import Supervisor, free_port
 
@@ -48,11 +49,12 @@ def fake_bin(tmp_path) -> Path:
 
 def _kill_registered() -> None:
     for e in Registry().read().values():
+        p = identify(e.pid, e.create_time)
+        if p is None:
+            continue
         try:
-            p = psutil.Process(e.pid)
-            if abs(p.create_time() - e.create_time) < 0.05:
-                os.killpg(e.pid, signal.SIGKILL)
-                p.wait(5)
+            os.killpg(e.pid, signal.SIGKILL)
+            p.wait(5)
         except (psutil.Error, ProcessLookupError, PermissionError):
             pass
 

@@ -17,6 +17,7 @@ import httpx
 import psutil
 
 from tierdeck.core.servers import lifecycle
+from tierdeck.core.servers import process as proc_mod
 from tierdeck.core.servers.adoption import owner_alive, same_launch
 from tierdeck.core.servers.classify import classify_failure, describe_exit, timeout_failure
 from tierdeck.core.servers.events import LogLine
@@ -103,9 +104,12 @@ class Monitor:
         if s.popen is not None:
             rc = s.popen.poll()
             return rc is not None, rc
-        try:
+        if s.ps is None:
+            s.ps = proc_mod.identify(s.pid, s.create_time or None)
             if s.ps is None:
-                s.ps = psutil.Process(s.pid)
+                return True, None
+        try:
+            # is_running() compares the creation time too: a reused PID is not our server.
             if not s.ps.is_running() or s.ps.status() == psutil.STATUS_ZOMBIE:
                 return True, None
         except psutil.Error:
