@@ -43,6 +43,8 @@ def find_marked(registry_folder: Path) -> list[Marked]:
     me = os.getuid() if hasattr(os, "getuid") else None
     out: list[Marked] = []
     for p in psutil.process_iter(["uids"]):
+        if p.pid == os.getpid():
+            continue  # a TierDeck started from a server's environment is still not a server
         try:
             if me is not None and p.info["uids"] is not None and p.info["uids"].real != me:
                 continue  # another user's environment is not readable, and not ours anyway
