@@ -109,3 +109,24 @@ def test_registry_that_cannot_be_written_fails_the_start_before_any_spawn(
     assert st.state == "failed" and st.pid is None
     assert st.reason == "not started: cannot write the registry: " \
         f"{sup.registry.path}: No space left on device"
+
+
+def test_stop_after_the_entry_is_written_cancels_the_spawn(tmp_path, fake_bin, supervisors):
+    """down() lands between the registry write and the spawn: no process, no entry left."""
+    from tierdeck.core.servers.marks import find_marked
+    from tierdeck.core.servers.registry import Registry
+
+    seen: list = []
+
+    class StopOnPut(Registry):
+        def put(self, entry):
+            super().put(entry)
+            seen.append(entry.state)
+            seen.extend(d.detail for d in sup.down("x"))  # no supervisor lock held here
+
+    prof = fake_profile(tmp_path, "ok")
+    sup = supervisors(binary=fake_bin, registry=StopOnPut())
+    [st] = sup.up(prof)
+    assert st.state == "stopped" and st.pid is None
+    assert seen == ["launching", "stopped before launch"]
+    assert sup.registry.read() == {} and find_marked(sup.registry.folder) == []
