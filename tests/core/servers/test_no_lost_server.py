@@ -59,13 +59,33 @@ def test_servers_carry_their_registry_key(tmp_path, tiny_model, llama_server_bin
     assert [m.pid for m in find_marked(Registry().folder)] == [st.pid]
 
 
-def test_lost_registry_next_start_stops_the_stray(tmp_path, tiny_model, llama_server_bin, supervisors):
-    sup = supervisors(binary=llama_server_bin)
-    [st] = sup.up(make_profile(tmp_path, {"x": tiny_tier(tiny_model)}))
-    sup.close()
-    Registry().path.unlink()  # the registry is lost; the server runs on
-    assert proc_mod.alive(st.pid)
+def test_lost_registry_next_start_stops_the_stray(tmp_path, tiny_model, llama_server_bin,
+                                                  supervisors):
+    prof = make_profile(tmp_path, {"x": tiny_tier(tiny_model)})
+    child = subprocess.Popen(
+        [sys.executable, str(HERE / "supervise_child.py"), str(prof.path), str(llama_server_bin)],
+        stdout=subprocess.PIPE, text=True, env=child_env())
+    try:
+        state, pid = child.stdout.readline().strip().split(":")
+        assert state == "ready"
+    finally:
+        child.kill()
+        child.wait(10)
+    Registry().path.unlink()  # the registry is lost too; the server runs on
+    assert proc_mod.alive(int(pid))
     supervisors(binary=llama_server_bin)  # the next TierDeck finds it by its mark
+    assert not proc_mod.alive(int(pid))
+
+
+def test_lost_registry_live_owner_keeps_it_until_down_all(tmp_path, tiny_model,
+                                                          llama_server_bin, supervisors):
+    owner = supervisors(binary=llama_server_bin)
+    [st] = owner.up(make_profile(tmp_path, {"x": tiny_tier(tiny_model)}))
+    Registry().path.unlink()
+    supervisors(binary=llama_server_bin)  # its owner (this process) lives: not a stray
+    assert proc_mod.alive(st.pid)
+    done = cli_down_all()  # "stop every server TierDeck started"
+    assert done.returncode == 0 and f"untracked server t/x (pid {st.pid})" in done.stdout
     assert not proc_mod.alive(st.pid)
 
 

@@ -118,8 +118,10 @@ class Adoption:
                         and not proc_mod.alive(s.pid, s.create_time):
                     move(s, State.STOPPED, detail="stopped by another TierDeck process")
 
-    def strays(self) -> list[Marked]:
-        """Our marked servers that no registry entry and no tracked server claims."""
+    def strays(self, orphans_only: bool = False) -> list[Marked]:
+        """Our marked servers that no registry entry and no tracked server claims.
+        orphans_only: only those whose launching TierDeck is gone (a live one still
+        watches its server even if the registry lost it)."""
         hub = self.hub
         marked = find_marked(hub.registry.folder)  # first: an entry precedes its process
         if not marked:
@@ -130,7 +132,8 @@ class Adoption:
         with hub.lock:
             ids |= {s.launch_id for s in hub.servers.values()
                     if s.launch_id and lifecycle.active(s.state)}
-        return [m for m in marked if m.launch_id not in ids and m.pid not in pids]
+        return [m for m in marked if m.launch_id not in ids and m.pid not in pids
+                and not (orphans_only and (m.owner_pid == os.getpid() or owner_alive(m.owner_pid)))]
 
     def from_entry(self, e: Entry) -> ManagedServer:
         tier = None

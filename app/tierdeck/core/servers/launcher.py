@@ -109,7 +109,8 @@ class Launcher:
         try:
             fd = open_for_server(s.log_path)
             s.tail = LogTail(s.log_path)
-            env = {**s.env, **mark_env(self.hub.registry.folder, s.key, s.launch_id)}
+            env = {**s.env, **mark_env(self.hub.registry.folder, s.key, s.launch_id,
+                                       s.owner_pid)}
             s.popen = proc_mod.spawn(s.command, env, fd)
         except OSError as e:
             s.failure = Failure("exited", "could not start llama-server",

@@ -1,7 +1,8 @@
 """Marks in a launched server's environment, so TierDeck finds its own servers without a registry.
 
-Every llama-server TierDeck starts carries three environment variables: the registry folder
-it belongs to, its registry key ("profile/tier") and the id of that launch. They survive
+Every llama-server TierDeck starts carries four environment variables: the registry folder
+it belongs to, its registry key ("profile/tier"), the id of that launch and the pid of the
+TierDeck process that launched it. They survive
 anything that happens to TierDeck or to the registry file, and psutil reads them back. A
 process is ours only when its registry folder is the one we use: another TierDeck home (a
 second user setup, a test run) and servers nobody marked are never touched.
@@ -19,14 +20,17 @@ import psutil
 ENV_REGISTRY = "TIERDECK_REGISTRY"
 ENV_KEY = "TIERDECK_SERVER_KEY"
 ENV_LAUNCH = "TIERDECK_LAUNCH_ID"
+ENV_OWNER = "TIERDECK_OWNER_PID"
 
 
 def new_launch_id() -> str:
     return uuid.uuid4().hex
 
 
-def mark_env(registry_folder: Path, key: str, launch_id: str) -> dict[str, str]:
-    return {ENV_REGISTRY: _norm(registry_folder), ENV_KEY: key, ENV_LAUNCH: launch_id}
+def mark_env(registry_folder: Path, key: str, launch_id: str,
+             owner_pid: int | None = None) -> dict[str, str]:
+    return {ENV_REGISTRY: _norm(registry_folder), ENV_KEY: key, ENV_LAUNCH: launch_id,
+            ENV_OWNER: str(owner_pid if owner_pid is not None else os.getpid())}
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class Marked:
     create_time: float
     key: str
     launch_id: str
+    owner_pid: int = 0
 
 
 def find_marked(registry_folder: Path) -> list[Marked]:
@@ -53,8 +58,9 @@ def find_marked(registry_folder: Path) -> list[Marked]:
                 continue
             if p.status() == psutil.STATUS_ZOMBIE:
                 continue
+            owner = env.get(ENV_OWNER, "")
             out.append(Marked(p.pid, p.create_time(), env.get(ENV_KEY, ""),
-                              env.get(ENV_LAUNCH, "")))
+                              env.get(ENV_LAUNCH, ""), int(owner) if owner.isdigit() else 0))
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue  # gone while we looked, or not ours to read
     return out

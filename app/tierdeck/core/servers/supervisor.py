@@ -54,8 +54,8 @@ class Supervisor:
         self._monitor.launcher = self._launcher
         if adopt:
             self.sync_registry()
-            strays = self._adoption.strays()
-            if strays:  # our servers whose entries were lost: nobody else will stop them
+            strays = self._adoption.strays(orphans_only=True)
+            if strays:  # our servers whose entries and owners are gone: nobody else will
                 self._launcher.stop_strays([(m.key, m.pid, m.create_time) for m in strays])
         self._monitor.ensure_running()
 
