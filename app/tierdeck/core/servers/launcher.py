@@ -9,10 +9,13 @@ process the next TierDeck finds. Lock order: see hub.py.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
 from collections.abc import Callable
+
+import psutil
 
 from tierdeck.core.profiles import Profile, Tier
 from tierdeck.core.servers import lifecycle
@@ -29,6 +32,7 @@ from tierdeck.core.servers.registry import Entry
 from tierdeck.core.servers.server import ManagedServer, free_port
 from tierdeck.core.servers.tierplan import plan_tier
 
+log = logging.getLogger("tierdeck.core.servers.supervisor")
 OnStep = Callable[[Step], None] | None
 STOP_DETAIL = {"term": "stopped", "gone": "already gone", "unlaunched": "stopped before launch"}
 
@@ -96,9 +100,13 @@ class Launcher:
             if s.state == State.STARTING and not s.pid:
                 spawned = self._spawn(s, move)
             launch_id, pid, create_time = s.launch_id, s.pid, s.create_time
-        if spawned:
-            hub.registry.set_launched(s.key, launch_id, pid, create_time)
-        else:
+        if spawned and not hub.registry.set_launched(s.key, launch_id, pid, create_time) \
+                and s.state == State.STARTING:
+            # Someone else removed the entry meanwhile (a registry set aside as damaged):
+            # the mark in its environment still finds the server. (A stop of ours that won
+            # the race removes it on purpose: the state is no longer starting then.)
+            log.warning("%s: registry entry gone before its pid %d was written", s.key, pid)
+        elif not spawned:
             hub.registry.remove(s.key, launch_id=launch_id)
         hub.wake.set()
 
@@ -118,8 +126,10 @@ class Launcher:
             move(s, State.FAILED, detail="not started", reason=s.failure.message)
             return False
         s.pid = s.popen.pid
-        ps = proc_mod.identify(s.pid)
-        s.create_time = ps.create_time() if ps is not None else 0.0
+        try:
+            s.create_time = psutil.Process(s.pid).create_time()
+        except psutil.Error:  # already gone (a bad flag exits at once): the monitor says why
+            s.create_time = 0.0
         s.ps = None
         s.started_at = time.time()
         s.started_mono = time.monotonic()
