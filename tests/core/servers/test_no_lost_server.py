@@ -73,8 +73,8 @@ def test_lost_registry_next_start_stops_the_stray(tmp_path, tiny_model, llama_se
         child.wait(10)
     Registry().path.unlink()  # the registry is lost too; the server runs on
     assert proc_mod.alive(int(pid))
-    supervisors(binary=llama_server_bin)  # the next TierDeck finds it by its mark
-    assert not proc_mod.alive(int(pid))
+    supervisors(binary=llama_server_bin)  # the next TierDeck finds it by its mark (and
+    assert proc_mod.wait_gone(int(pid), None, 30)  # stops it from its monitor thread)
 
 
 def test_lost_registry_live_owner_keeps_it_until_down_all(tmp_path, tiny_model,
@@ -82,7 +82,8 @@ def test_lost_registry_live_owner_keeps_it_until_down_all(tmp_path, tiny_model,
     owner = supervisors(binary=llama_server_bin)
     [st] = owner.up(make_profile(tmp_path, {"x": tiny_tier(tiny_model)}))
     Registry().path.unlink()
-    supervisors(binary=llama_server_bin)  # its owner (this process) lives: not a stray
+    other = supervisors(binary=llama_server_bin)  # its owner (this process) lives: no stray
+    other.close()  # joins the monitor, which swept first
     assert proc_mod.alive(st.pid)
     done = cli_down_all()  # "stop every server TierDeck started"
     assert done.returncode == 0 and f"untracked server t/x (pid {st.pid})" in done.stdout

@@ -40,6 +40,9 @@ class Monitor:
         self.launcher: Launcher | None = None  # set by the Supervisor (restarts launch)
         self.thread: threading.Thread | None = None
         self.last_sync = 0.0
+        # Run once on the monitor thread before the first tick (the stray sweep: a process
+        # scan and maybe a SIGTERM wait, kept off the thread that made the Supervisor).
+        self.first: Callable[[], None] | None = None
 
     def ensure_running(self) -> None:
         hub = self.hub
@@ -53,6 +56,12 @@ class Monitor:
 
     def _run(self) -> None:
         hub = self.hub
+        first, self.first = self.first, None
+        if first is not None:
+            try:
+                first()
+            except Exception:  # logged; watching the servers matters more
+                log.exception("supervisor start-up sweep failed")
         while not hub.closed.is_set():
             try:
                 self.tick()

@@ -53,10 +53,8 @@ class Supervisor:
         self._launcher = Launcher(self.hub, self._monitor.read_log)
         self._monitor.launcher = self._launcher
         if adopt:
+            self._monitor.first = self._stop_orphans
             self.sync_registry()
-            strays = self._adoption.strays(orphans_only=True)
-            if strays:  # our servers whose entries and owners are gone: nobody else will
-                self._launcher.stop_strays([(m.key, m.pid, m.create_time) for m in strays])
         self._monitor.ensure_running()
 
     @property
@@ -201,6 +199,11 @@ class Supervisor:
                 if left <= 0:
                     return s.status() if s else None
                 self.hub.cond.wait(min(left, 0.1))
+
+    def _stop_orphans(self) -> None:
+        """Our marked servers whose entries and owners are gone: nobody else will stop them."""
+        strays = self._adoption.strays(orphans_only=True)
+        self._launcher.stop_strays([(m.key, m.pid, m.create_time) for m in strays])
 
     def sync_registry(self) -> None:
         """Adopt live servers other TierDeck processes started; report the dead as crashed."""
