@@ -3,7 +3,9 @@
 One JSON file in the user state folder; every read-modify-write holds an exclusive lock on a
 side file, so a CLI `down` and a GUI start never lose each other's entries. A PID alone is
 not an identity (PIDs are reused): an entry matches a live process only when the process
-creation time matches too.
+creation time matches too. An entry is written before its server is spawned (state
+"launching", pid 0, a launch id that the server's environment carries too) and its pid is
+filled in after, so no server TierDeck starts is ever missing from here by design.
 """
 
 from __future__ import annotations
