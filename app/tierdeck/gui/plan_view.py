@@ -228,7 +228,8 @@ class PlanView(QWidget):
             self.device.clear()
             for d, label in zip(det.devices, labels, strict=True):
                 self.device.addItem(label, d.index)
-            default = tier_device(det, self.tier)  # the device the supervisor plans on
+            # the device the supervisor plans on (None: the tier names one not present)
+            default = tier_device(det, self.tier) or det.default_device()
             idx = self.device.findData(current if current is not None else default.index)
             self.device.setCurrentIndex(max(0, idx))
             self.device.blockSignals(False)
@@ -243,7 +244,7 @@ class PlanView(QWidget):
         for d in self.detection.devices:
             if d.index == idx:
                 return d
-        return tier_device(self.detection, self.tier)
+        return tier_device(self.detection, self.tier) or self.detection.default_device()
 
     def set_profile(self, profile: Profile) -> None:
         self.profile = profile
