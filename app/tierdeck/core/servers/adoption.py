@@ -100,6 +100,8 @@ class Adoption:
                 if cur is not None and lifecycle.active(cur.state) and \
                         (cur.popen is not None or same_launch(e, cur)):
                     continue  # ours after all, or already adopted meanwhile
+                if cur is not None and live is None and same_launch(e, cur):
+                    continue  # a sync on another thread reported this death already
                 hub.servers[s.key] = s
                 if live is None:
                     lines = s.tail.tail(80) if s.tail else []
