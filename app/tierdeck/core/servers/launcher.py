@@ -208,13 +208,21 @@ class Launcher:
         """Registry says "stopping" first (others then read the exit as on purpose), then
         SIGTERM/SIGKILL, then the entry goes. No supervisor lock held (hub.py)."""
         reg = self.hub.registry
-        if not pid:
-            if launch_id:  # entry written, spawn cancelled; launch() removes it as well
-                reg.remove(key, launch_id=launch_id)
-            return "unlaunched"
-        reg.mark_stopping(key, pid, launch_id)
+        try:
+            if not pid:
+                if launch_id:  # entry written, spawn cancelled; launch() removes it as well
+                    reg.remove(key, launch_id=launch_id)
+                return "unlaunched"
+            reg.mark_stopping(key, pid, launch_id)
+        except OSError:  # an unwritable registry must not keep a server running
+            log.exception("%s: registry not updated before the stop", key)
+            if not pid:
+                return "unlaunched"
         how = proc_mod.terminate(pid, popen, timeout, create_time or None)
-        reg.remove(key, pid, launch_id)
+        try:
+            reg.remove(key, pid, launch_id)
+        except OSError:
+            log.exception("%s: stopped, but its registry entry could not be removed", key)
         return how
 
     def stop_strays(self, keys: list[tuple[str, int, float]], on_step: OnStep = None) -> int:
