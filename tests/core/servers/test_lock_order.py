@@ -31,7 +31,7 @@ class GatedRegistry(Registry):
         sup = self.supervisor
         if sup is not None and sup.hub.lock._is_owned():
             self.violations.append(f"{me.name} waits for the registry lock holding the supervisor's")
-        if self.gate_thread is not None and me is not self.gate_thread:
+        if me.name == "switcher":
             self.other_wants_lock.set()
         with super().locked() as entries:
             if me is self.gate_thread and not self.gate_inside.is_set():
