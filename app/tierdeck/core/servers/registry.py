@@ -16,7 +16,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import psutil
@@ -58,12 +58,18 @@ class Entry:
         return f"{self.profile}/{self.tier}"
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Field -> value, nested values shared, not copied (dataclasses.asdict deep-copies
+        the plan on every registry access: most of a registry write's time on the swap
+        path). Callers replace an entry's nested values, never change them in place."""
+        return {f.name: getattr(self, f.name) for f in _FIELDS}
 
     @classmethod
     def from_dict(cls, d: dict) -> Entry:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        return cls(**{k: v for k, v in d.items() if k in _NAMES})
+
+
+_FIELDS = fields(Entry)
+_NAMES = frozenset(f.name for f in _FIELDS)
 
 
 def process_matches(pid: int, create_time: float) -> psutil.Process | None:
