@@ -89,7 +89,7 @@ def move(s: ManagedServer, to: State, detail: str | None = None,
     src = State(s.state)
     if to not in TRANSITIONS[src]:
         raise IllegalTransition(f"{s.key}: {src} -> {to} is not a lifecycle move")
-    s.state = to
+    s.state = to.value  # a plain str in ServerStatus and events, as before
     if detail is not None:
         s.detail = detail
     if reason is not None:

@@ -9,6 +9,7 @@ up registry changes made by other TierDeck processes. Lock order: see hub.py.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -85,6 +86,11 @@ class Monitor:
                 self.check_exit(s)
             if s.state == State.STARTING and s.pid:
                 self.check_health(s)
+            if s.state == State.STOPPING and s.stop_by == "elsewhere" \
+                    and s.owner_pid != os.getpid() and not owner_alive(s.owner_pid):
+                # Its stopper died mid-stop (a wedged server may ignore SIGTERM): finish it.
+                assert self.launcher is not None
+                threading.Thread(target=self.launcher.stop, args=(s,), daemon=True).start()
             if s.restart_at is not None and time.monotonic() >= s.restart_at:
                 self.restart(s)
 
