@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -37,6 +38,27 @@ def tiny_tier(model: Path, **kw) -> dict:
          "flash_attn": "off", "stop_timeout_s": 10}
     t.update(kw)
     return t
+
+
+def child_env() -> dict:
+    """The environment of a TierDeck child process: this checkout's sources on its path."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+
+
+def start_then_kill_9_tierdeck(profile_path: Path, binary: Path) -> int:
+    """A TierDeck process (supervise_child.py) starts the profile; once it says "ready" it
+    is killed with SIGKILL. Returns the pid of the server it left behind."""
+    child = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("supervise_child.py")), str(profile_path),
+         str(binary)], stdout=subprocess.PIPE, text=True, env=child_env())
+    try:
+        line = child.stdout.readline().strip()
+        state, pid = line.split(":")
+        assert state == "ready", line
+        return int(pid)
+    finally:
+        child.kill()
+        child.wait(10)
 
 
 @pytest.fixture

@@ -11,17 +11,18 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.core.servers.conftest import make_profile, tiny_tier
+from tests.core.servers.conftest import (
+    child_env,
+    make_profile,
+    start_then_kill_9_tierdeck,
+    tiny_tier,
+)
 from tierdeck.core.servers import process as proc_mod
 from tierdeck.core.servers.marks import ENV_KEY, ENV_LAUNCH, find_marked, mark_env
 from tierdeck.core.servers.registry import Entry, Registry
 
 pytestmark = pytest.mark.usefixtures("llama_server_bin")
 HERE = Path(__file__).parent
-
-
-def child_env() -> dict:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
 
 
 def servers_of_this_home() -> list[psutil.Process]:
@@ -62,19 +63,11 @@ def test_servers_carry_their_registry_key(tmp_path, tiny_model, llama_server_bin
 def test_lost_registry_next_start_stops_the_stray(tmp_path, tiny_model, llama_server_bin,
                                                   supervisors):
     prof = make_profile(tmp_path, {"x": tiny_tier(tiny_model)})
-    child = subprocess.Popen(
-        [sys.executable, str(HERE / "supervise_child.py"), str(prof.path), str(llama_server_bin)],
-        stdout=subprocess.PIPE, text=True, env=child_env())
-    try:
-        state, pid = child.stdout.readline().strip().split(":")
-        assert state == "ready"
-    finally:
-        child.kill()
-        child.wait(10)
+    pid = start_then_kill_9_tierdeck(prof.path, llama_server_bin)
     Registry().path.unlink()  # the registry is lost too; the server runs on
-    assert proc_mod.alive(int(pid))
+    assert proc_mod.alive(pid)
     supervisors(binary=llama_server_bin)  # the next TierDeck finds it by its mark (and
-    assert proc_mod.wait_gone(int(pid), None, 30)  # stops it from its monitor thread)
+    assert proc_mod.wait_gone(pid, None, 30)  # stops it from its monitor thread)
 
 
 def test_lost_registry_live_owner_keeps_it_until_down_all(tmp_path, tiny_model,
