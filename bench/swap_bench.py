@@ -130,6 +130,11 @@ def main() -> int:
                 print(f"swap {i} failed: {st.reason}", file=sys.stderr)
                 return 1
             server = server_start_to_listening(Path(st.log_path))
+            for _ in range(50):  # llama-server's log thread may write the line just after
+                if server is not None:  # /health turned 200: read again (not timed)
+                    break
+                time.sleep(0.02)
+                server = server_start_to_listening(Path(st.log_path))
             if server is None:
                 print("could not find the listening line in the server log", file=sys.stderr)
                 return 1

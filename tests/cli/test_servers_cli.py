@@ -62,6 +62,8 @@ def test_lifecycle(capsys, tmp_path, tiny_model, cli_env):
     rc, out, err = run(capsys, "up", prof)
     assert rc == 0, err
     assert "[haiku] starting haiku" in out and "haiku: ready at http://127.0.0.1:" in out
+    # what the plan was, against what the device offered
+    assert "model tiny-haiku (planned " in out and " of " in out and ", loaded " in out
 
     rc, out, _ = run(capsys, "status", "--json")
     [st] = json.loads(out)
@@ -131,3 +133,14 @@ def test_logs_follow(tmp_path, tierdeck_home):
     finally:
         p.kill()
         p.wait(10)
+
+
+def test_damaged_settings_file_is_said_not_swallowed(capsys, cli_env):
+    from tierdeck.core.settings import Settings
+
+    Settings.path().parent.mkdir(parents=True, exist_ok=True)
+    Settings.path().write_text('{"llama_server": "/opt/my/llama-server",')  # cut short
+    rc, out, err = run(capsys, "status")
+    assert rc == 0 and "no servers running" in out
+    assert err.count("warning:") == 1 and "settings.json: cannot read settings" in err
+    assert "using default settings" in err

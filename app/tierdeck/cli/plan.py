@@ -100,14 +100,15 @@ def _device(args) -> Device:
     from tierdeck.core.settings import Settings  # noqa: PLC0415
 
     reserve = args.reserve_mib if args.reserve_mib is not None else Settings.load().reserve_mib
-    devs = detect_devices(reserve).devices
+    det = detect_devices(reserve)
     if args.device is not None:
-        for d in devs:
+        for d in det.devices:
             if str(d.index) == str(args.device):
                 return d
         raise CliError(f"no device {args.device} (see `tierdeck detect`)")
-    gpus = [d for d in devs if d.is_gpu]
-    return (gpus or devs)[0]
+    from tierdeck.core.servers.tierplan import tier_device  # noqa: PLC0415
+
+    return tier_device(det)  # the rule the supervisor and the plan view use
 
 
 def _request(args) -> PlanRequest:

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from tierdeck.cli import CliError
+from tierdeck.cli.server_files import cmd_logs, cmd_profiles
 from tierdeck.core.units import fmt_bytes
 
 
@@ -77,12 +78,30 @@ def _load_profile(name: str):
         raise CliError(_one_line(e)) from None
 
 
+_settings_warned: set[str] = set()
+
+
+def _settings():
+    """The user's settings; a file that fails to load is said (as the window does), once,
+    and the defaults are used: its llama-server path, reserve etc. do not apply."""
+    from tierdeck.core.settings import Settings, SettingsError  # noqa: PLC0415
+
+    try:
+        return Settings.load()
+    except SettingsError as e:
+        if str(e) not in _settings_warned:
+            _settings_warned.add(str(e))
+            print(f"tierdeck: warning: {e}; using default settings (llama-server path, "
+                  "reserve and last profile from that file are ignored)", file=sys.stderr)
+        return Settings()
+
+
 def _supervisor():
     from tierdeck.core.servers.binary import LlamaServerNotFound  # noqa: PLC0415
     from tierdeck.core.servers.supervisor import Supervisor  # noqa: PLC0415
 
     try:
-        return Supervisor()
+        return Supervisor(settings=_settings())
     except LlamaServerNotFound as e:
         raise CliError(str(e).replace("\n", " ")) from None
 
@@ -103,9 +122,7 @@ def _profile_for(tier: str, explicit: str | None):
             return _load_profile(use)
         if len(by_name) > 1:
             raise CliError(f"several profiles are running ({', '.join(by_name)}): use --profile")
-    from tierdeck.core.settings import Settings  # noqa: PLC0415
-
-    last = Settings.load().last_profile
+    last = _settings().last_profile
     if last:
         return _load_profile(last)
     raise CliError(f"which profile has tier {tier!r}? use --profile NAME (tierdeck profiles lists them)")
@@ -115,17 +132,20 @@ def _remember(profile) -> None:
     """Remember the profile for the next switch/env: by name if the folders have it, else path."""
     from tierdeck.core.paths import app_dirs  # noqa: PLC0415
     from tierdeck.core.resources import builtin_profiles_dir  # noqa: PLC0415
-    from tierdeck.core.settings import Settings  # noqa: PLC0415
+    from tierdeck.core.settings import Settings, SettingsError  # noqa: PLC0415
 
     known = profile.path.parent in (app_dirs().profiles, builtin_profiles_dir())
     value = profile.name if known else str(profile.path)
     try:
         s = Settings.load()
-        if s.last_profile != value:
-            s.last_profile = value
+    except SettingsError:
+        return  # never overwrite a file we could not read: the user may fix it (warned)
+    if s.last_profile != value:
+        s.last_profile = value
+        try:
             s.save()
-    except Exception:
-        pass
+        except OSError as e:
+            print(f"tierdeck: warning: cannot remember the profile: {e}", file=sys.stderr)
 
 
 def _print_step(step) -> None:
@@ -135,15 +155,17 @@ def _print_step(step) -> None:
 def _report(statuses) -> int:
     bad = [s for s in statuses if s.state != "ready"]
     for s in statuses:
+        lt = (s.loaded.total if s.loaded else None)
+        loaded = f", loaded {fmt_bytes(lt)}" if lt else ""
         if s.state == "ready":
-            mem = ""
-            if s.planned_bytes:
-                mem = f" (planned {fmt_bytes(s.planned_bytes)}"
-                lt = (s.loaded.total if s.loaded else None)
-                mem += f", loaded {fmt_bytes(lt)})" if lt else ")"
+            mem = f" ({s.plan_note}{loaded})" if s.plan_note else ""
             print(f"{s.tier}: ready at {s.base_url} model {s.alias}{mem}")
+            for note in s.plan_notes:
+                print(f"  plan: {note}")
         else:
             print(f"{s.tier}: {s.state}: {s.reason}", file=sys.stderr)
+            if s.plan_note:
+                print(f"  plan: {s.plan_note}", file=sys.stderr)
             if s.failure and s.failure.get("hint"):
                 print(f"  hint: {s.failure['hint']}", file=sys.stderr)
             print(f"  command: {s.display}", file=sys.stderr)
@@ -253,43 +275,13 @@ def cmd_status(args) -> int:
         rows.append((
             s.tier, s.profile, s.state, str(s.pid or ""), s.base_url if s.running else "",
             s.alias, fmt_bytes(s.planned_bytes) if s.planned_bytes else "-",
-            fmt_bytes(lt) if lt else "-", s.reason or s.detail,
+            fmt_bytes(lt) if lt else "-",
+            "; ".join(x for x in (s.reason or s.detail, s.plan_note) if x),
         ))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r[:-1], widths, strict=True)) + "  " + r[-1])
     return 0
-
-
-def cmd_logs(args) -> int:
-    from tierdeck.core.servers.logfiles import LogTail, log_path_for, read_tail  # noqa: PLC0415
-    from tierdeck.core.servers.registry import Registry  # noqa: PLC0415
-
-    path = None
-    for e in Registry().read().values():
-        if e.tier == args.tier and (args.profile is None or e.profile == args.profile):
-            path = Path(e.log_path)
-    if path is None:
-        profile = _profile_for(args.tier, args.profile)
-        path = log_path_for(profile.name, args.tier)
-    if not path.exists():
-        raise CliError(f"no log yet for tier {args.tier!r} ({path})")
-    if not args.follow:
-        for line in read_tail(path, args.lines):
-            print(line)
-        return 0
-    # One reader for the backlog and what follows: no line lost or printed twice between.
-    tail = LogTail(path, keep_lines=max(1, args.lines))
-    tail.read_new()
-    for line in list(tail.lines)[-args.lines:] if args.lines > 0 else []:
-        print(line, flush=True)
-    try:
-        while True:
-            for line in tail.read_new():
-                print(line, flush=True)
-            time.sleep(0.2)
-    except KeyboardInterrupt:
-        return 0
 
 
 def cmd_env(args) -> int:
@@ -304,50 +296,3 @@ def cmd_env(args) -> int:
     cs = client_settings(tier, profile, running)
     sys.stdout.write(cs.render(args.format))
     return 0
-
-
-def cmd_profiles(args) -> int:
-    from tierdeck.core.profiles import ProfileError, list_profiles, load_profile  # noqa: PLC0415
-
-    if args.profile:
-        try:
-            prof = load_profile(args.profile)
-        except ProfileError as e:
-            for line in str(e).splitlines():
-                print(line, file=sys.stderr)
-            return 2
-        if args.json:
-            print(json.dumps({"name": prof.name, "path": str(prof.path), "ok": True,
-                              "warnings": prof.warnings, "tiers": list(prof.tiers)}, indent=2))
-            return 0
-        print(f"{prof.name}: ok ({prof.path})")
-        for w in prof.warnings:
-            print(f"  warning: {w}")
-        return 0
-    entries = list_profiles()
-    if args.json:
-        print(json.dumps([{
-            "name": e.name, "path": str(e.path), "source": e.source, "ok": e.ok,
-            "errors": [str(i) for i in e.error.issues] if e.error else [],
-            "warnings": e.profile.warnings if e.profile else [],
-            "tiers": list(e.profile.tiers) if e.profile else [],
-            "description": e.profile.description if e.profile else "",
-        } for e in entries], indent=2))
-        return 0 if all(e.ok for e in entries) else 1
-    if not entries:
-        print("no profiles")
-    for e in entries:
-        over = f", overrides {e.overrides}" if e.overrides else ""
-        if e.ok and e.profile is not None:
-            tiers = ", ".join(
-                f"{t.name}{' (remote)' if t.is_remote else ''}" for t in e.profile.tiers.values())
-            print(f"{e.name:32s} {e.source:7s} ok     tiers: {tiers}{over}")
-            if e.profile.description:
-                print(f"    {e.profile.description}")
-            for w in e.profile.warnings:
-                print(f"    warning: {w}")
-        else:
-            print(f"{e.name:32s} {e.source:7s} ERROR  {e.path}{over}")
-            for line in str(e.error).splitlines():
-                print(f"    {line}")
-    return 0 if all(e.ok for e in entries) else 1

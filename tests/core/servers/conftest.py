@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import psutil
 import pytest
 
 from tierdeck.core.profiles import load_profile_file
+from tierdeck.core.servers.process import identify
 from tierdeck.core.servers.registry import Registry
 from tierdeck.core.servers.supervisor import Supervisor, free_port
 
@@ -38,6 +40,27 @@ def tiny_tier(model: Path, **kw) -> dict:
     return t
 
 
+def child_env() -> dict:
+    """The environment of a TierDeck child process: this checkout's sources on its path."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+
+
+def start_then_kill_9_tierdeck(profile_path: Path, binary: Path) -> int:
+    """A TierDeck process (supervise_child.py) starts the profile; once it says "ready" it
+    is killed with SIGKILL. Returns the pid of the server it left behind."""
+    child = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("supervise_child.py")), str(profile_path),
+         str(binary)], stdout=subprocess.PIPE, text=True, env=child_env())
+    try:
+        line = child.stdout.readline().strip()
+        state, pid = line.split(":")
+        assert state == "ready", line
+        return int(pid)
+    finally:
+        child.kill()
+        child.wait(10)
+
+
 @pytest.fixture
 def fake_bin(tmp_path) -> Path:
     p = tmp_path / "fake-llama-server"
@@ -48,11 +71,12 @@ def fake_bin(tmp_path) -> Path:
 
 def _kill_registered() -> None:
     for e in Registry().read().values():
+        p = identify(e.pid, e.create_time)
+        if p is None:
+            continue
         try:
-            p = psutil.Process(e.pid)
-            if abs(p.create_time() - e.create_time) < 0.05:
-                os.killpg(e.pid, signal.SIGKILL)
-                p.wait(5)
+            os.killpg(e.pid, signal.SIGKILL)
+            p.wait(5)
         except (psutil.Error, ProcessLookupError, PermissionError):
             pass
 

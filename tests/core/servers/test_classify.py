@@ -67,3 +67,9 @@ def test_plain_exit_and_load_error():
 def test_timeout():
     f = timeout_failure(5, ["a", "still loading..."])
     assert f.kind == "timeout" and "5 s" in f.summary and f.line == "still loading..."
+
+
+def test_signal_is_named_next_to_the_last_log_line():
+    f = classify_failure(["srv  load_model: loading", "E ggml: error: something odd"], -9)
+    assert f.message == "exited (killed by SIGKILL): E ggml: error: something odd"
+    assert classify_failure(lines("cuda_oom_kv.log"), 1).message.startswith("out of memory: ")

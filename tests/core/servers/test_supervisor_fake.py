@@ -93,3 +93,86 @@ def test_stop_between_plan_and_launch_starts_nothing(tmp_path, fake_bin, supervi
     assert st.state == "stopped" and st.pid is None
     assert [d.detail for d in stopped] == ["stopped before launch"]
     assert sup.registry.read() == {}
+
+
+def test_registry_that_cannot_be_written_fails_the_start_before_any_spawn(
+        tmp_path, fake_bin, supervisors):
+    from tierdeck.core.servers.registry import Registry
+
+    class FullDisk(Registry):
+        def put(self, entry):
+            raise OSError(28, "No space left on device")
+
+    prof = fake_profile(tmp_path, "ok")
+    sup = supervisors(binary=fake_bin, registry=FullDisk())
+    [st] = sup.up(prof)
+    assert st.state == "failed" and st.pid is None
+    assert st.reason == "not started: cannot write the registry: " \
+        f"{sup.registry.path}: No space left on device"
+
+
+def test_stop_after_the_entry_is_written_cancels_the_spawn(tmp_path, fake_bin, supervisors):
+    """down() lands between the registry write and the spawn: no process, no entry left."""
+    from tierdeck.core.servers.marks import find_marked
+    from tierdeck.core.servers.registry import Registry
+
+    seen: list = []
+
+    class StopOnPut(Registry):
+        def put(self, entry):
+            super().put(entry)
+            seen.append(entry.state)
+            seen.extend(d.detail for d in sup.down("x"))  # no supervisor lock held here
+
+    prof = fake_profile(tmp_path, "ok")
+    sup = supervisors(binary=fake_bin, registry=StopOnPut())
+    [st] = sup.up(prof)
+    assert st.state == "stopped" and st.pid is None
+    assert seen == ["launching", "stopped before launch"]
+    assert sup.registry.read() == {} and find_marked(sup.registry.folder) == []
+
+
+def test_a_stop_whose_stopper_died_is_finished_by_the_next_tierdeck(
+        tmp_path, fake_bin, supervisors):
+    """A TierDeck killed mid-stop of a server that ignores SIGTERM: the next one SIGKILLs it."""
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    from tierdeck.core.servers import process as proc_mod
+    from tierdeck.core.servers.marks import mark_env
+    from tierdeck.core.servers.registry import Entry, Registry
+
+    prof = fake_profile(tmp_path, "ignore-term", stop_timeout_s=0.5)
+    t = prof.tier("x")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    argv = [str(fake_bin), "--host", "127.0.0.1", "--port", str(t.port)]
+    log = tmp_path / "x.log"
+    p = proc_mod.spawn(argv, {"FAKE_MODE": "ignore-term",
+                              **mark_env(Registry().folder, "t/x", "ab" * 16)},
+                       os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND))
+    try:
+        deadline = time.monotonic() + 20  # SIGTERM is ignored once it answers
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{t.port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        ps = proc_mod.identify(p.pid)
+        Registry().put(Entry(profile="t", tier="x", pid=p.pid, create_time=ps.create_time(),
+                             host="127.0.0.1", port=t.port, alias="x", command=argv,
+                             display=" ".join(argv), started_at=0.0, log_path=str(log),
+                             profile_path=str(prof.path), state="stopping",
+                             owner_pid=dead.pid, launch_id="ab" * 16))
+        sup = supervisors(binary=fake_bin)
+        st = sup.wait("x", ("stopped",), timeout=30)
+        assert st.state == "stopped" and st.detail == "killed: no exit 0.5 s after SIGTERM"
+        assert p.wait(10) is not None and Registry().read() == {}
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(10)

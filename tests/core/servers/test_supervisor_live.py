@@ -4,15 +4,12 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
-from pathlib import Path
 
 import httpx
 import psutil
 import pytest
 
-from tests.core.servers.conftest import make_profile, tiny_tier
+from tests.core.servers.conftest import make_profile, start_then_kill_9_tierdeck, tiny_tier
 from tierdeck.core.paths import app_dirs
 from tierdeck.core.profiles import ProfileError
 from tierdeck.core.servers.events import StateChanged, Step
@@ -123,19 +120,7 @@ def test_restart_policy_brings_it_back(tmp_path, tiny_model, llama_server_bin, s
 def test_kill_9_of_supervisor_leaves_servers_the_next_one_adopts(
         tmp_path, tiny_model, llama_server_bin, supervisors):
     prof = make_profile(tmp_path, {"x": tiny_tier(tiny_model)})
-    child = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("supervise_child.py")), str(prof.path),
-         str(llama_server_bin)],
-        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-    )
-    try:
-        line = child.stdout.readline().strip()
-        state, pid = line.split(":")
-        assert state == "ready", line
-        pid = int(pid)
-    finally:
-        child.kill()
-        child.wait(10)
+    pid = start_then_kill_9_tierdeck(prof.path, llama_server_bin)
     assert psutil.pid_exists(pid) and not gone(pid)  # the server outlived its supervisor
 
     sup = supervisors(binary=llama_server_bin)
@@ -220,23 +205,13 @@ def test_adopted_server_is_restarted_when_its_owner_is_gone(
         tmp_path, tiny_model, llama_server_bin, supervisors):
     prof = make_profile(tmp_path, {"x": tiny_tier(tiny_model, restart="on", restart_backoff_s=0.1,
                                                   api_key="k3y")})
-    child = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("supervise_child.py")), str(prof.path),
-         str(llama_server_bin)],
-        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-    )
-    try:
-        state, pid = child.stdout.readline().strip().split(":")
-        assert state == "ready"
-    finally:
-        child.kill()
-        child.wait(10)
+    pid = start_then_kill_9_tierdeck(prof.path, llama_server_bin)
     sup = supervisors(binary=llama_server_bin)
     assert sup.wait("x", ("ready",), timeout=20).adopted
-    os.kill(int(pid), signal.SIGKILL)
+    os.kill(pid, signal.SIGKILL)
     assert sup.wait("x", ("crashed",), timeout=20).state == "crashed"
     back = sup.wait("x", ("ready",), timeout=60)
-    assert back.state == "ready" and back.pid != int(pid) and back.restarts == 1
+    assert back.state == "ready" and back.pid != pid and back.restarts == 1
     # the key came back from the profile, not from the registry (which keeps no secrets)
     assert httpx.get(f"{back.base_url}/v1/models", timeout=5).status_code == 401
     assert httpx.get(f"{back.base_url}/v1/models", timeout=5,

@@ -36,3 +36,43 @@ def test_too_small_device_explains(tmp_path, tiny_model):
                  budget_bytes=1000, reserve_bytes=0, source="test", how="test")
     plan = plan_tier(tiers(tmp_path, tiny_model)["auto"], device=dev)
     assert plan.ctx_per_slot is None and plan.notes and "does not fit" in plan.notes[0]
+
+
+def two_gpus():
+    from tierdeck.core.hardware.detect import Detection
+
+    def gpu(i, budget):
+        return Device(index=i, kind="nvidia", name=f"gpu{i}", total_bytes=24 * GiB,
+                      free_bytes=budget, budget_bytes=budget, reserve_bytes=0, source="test")
+    cpu = Device(index=2, kind="cpu", name="ram", total_bytes=64 * GiB, free_bytes=60 * GiB,
+                 budget_bytes=60 * GiB, reserve_bytes=0, source="test")
+    return Detection([gpu(0, 4 * GiB), gpu(1, 20 * GiB), cpu])
+
+
+def test_one_device_choice_for_supervisor_and_tierdeck_plan(tmp_path, tiny_model, monkeypatch):
+    """The supervisor's plan and `tierdeck plan` pick the same device (the GPU with the most
+    budget), not "the first GPU" in one place and "the biggest" in another."""
+    import argparse
+
+    import tierdeck.core.hardware as hw
+    from tierdeck.cli.plan import _device
+    from tierdeck.core.servers.tierplan import tier_device
+
+    det = two_gpus()
+    monkeypatch.setattr(hw, "detect_devices", lambda *a, **k: det)
+    assert tier_device(det).name == "gpu1" == det.default_device().name
+    plan = plan_tier(tiers(tmp_path, tiny_model)["fixed"])
+    assert plan.device == "nvidia:1 gpu1" and plan.budget_bytes == 20 * GiB
+    assert plan.summary().startswith("planned ") and "of 20.0 GiB on nvidia:1 gpu1" in plan.summary()
+    args = argparse.Namespace(budget=None, device=None, reserve_mib=0)
+    assert _device(args).name == "gpu1"
+
+
+def test_plan_summary_says_what_happened(tmp_path, tiny_model):
+    dev = Device(index=0, kind="cpu", name="tiny", total_bytes=GiB, free_bytes=1000,
+                 budget_bytes=1000, reserve_bytes=0, source="test")
+    t = tiers(tmp_path, tiny_model)
+    assert plan_tier(t["auto"], device=dev).summary() == \
+        "does not fit on cpu:0 tiny: started with llama-server's --fit"
+    assert plan_tier(t["fixed"], device=dev).summary().endswith(": may not fit")
+    assert plan_tier(t["junk"]).summary().startswith("not planned: cannot read the GGUF")

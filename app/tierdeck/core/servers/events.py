@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
+from tierdeck.core.servers import lifecycle
 from tierdeck.core.servers.memlog import LoadedMemory
 
-STATES = ("stopped", "starting", "ready", "stopping", "crashed", "failed")
+STATES = tuple(str(s) for s in lifecycle.State)
 
 
 @dataclass
@@ -33,6 +34,8 @@ class ServerStatus:
     restarts: int = 0
     adopted: bool = False  # found in the registry, started by another TierDeck process
     api_key_set: bool = False
+    plan_note: str = ""  # "planned 1.2 GiB of 22 GiB on nvidia:0 ...", "does not fit: ..."
+    plan_notes: list[str] = field(default_factory=list)  # the planner's own notes
     # In memory only, for scrapers of /metrics; never in to_dict(), the registry or a log.
     api_key: str | None = field(default=None, repr=False)
 
@@ -42,7 +45,13 @@ class ServerStatus:
 
     @property
     def running(self) -> bool:
-        return self.state in ("starting", "ready", "stopping")
+        """A process exists or is being launched (lifecycle.active)."""
+        return lifecycle.active(self.state)
+
+    @property
+    def live(self) -> bool:
+        """Up or coming up: what clients and metrics may point at (lifecycle.live)."""
+        return lifecycle.live(self.state)
 
     def to_dict(self) -> dict:
         d = asdict(replace(self, loaded=None))

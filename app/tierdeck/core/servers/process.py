@@ -77,16 +77,33 @@ def wait_gone(pid: int, proc: subprocess.Popen | None, timeout: float,
         time.sleep(0.02)
 
 
-def alive(pid: int, create_time: float | None = None) -> bool:
+CREATE_TIME_SLACK_S = 0.05  # psutil rounds create_time; a reused PID differs by far more
+
+
+def identify(pid: int, create_time: float | None = None) -> psutil.Process | None:
+    """The one identity check: the live process with this pid AND this creation time.
+
+    A PID alone is not an identity (PIDs are reused). None when it is gone, a zombie, or a
+    different process now has the PID. create_time None checks the pid only.
+    """
+    if not pid:
+        return None
     try:
         p = psutil.Process(pid)
-        if create_time is not None and abs(p.create_time() - create_time) > 0.05:
-            return False
-        return p.status() != psutil.STATUS_ZOMBIE
-    except (psutil.NoSuchProcess, psutil.ZombieProcess):
-        return False
+        if create_time is not None and abs(p.create_time() - create_time) > CREATE_TIME_SLACK_S:
+            return None
+        if p.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return p
+    except (psutil.NoSuchProcess, psutil.ZombieProcess, ValueError):
+        return None
     except psutil.AccessDenied:
-        return True
+        # Another user's process has the PID now, or a platform hides the details.
+        return None
+
+
+def alive(pid: int, create_time: float | None = None) -> bool:
+    return identify(pid, create_time) is not None
 
 
 def terminate(pid: int, proc: subprocess.Popen | None, timeout: float,

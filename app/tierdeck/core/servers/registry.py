@@ -3,7 +3,9 @@
 One JSON file in the user state folder; every read-modify-write holds an exclusive lock on a
 side file, so a CLI `down` and a GUI start never lose each other's entries. A PID alone is
 not an identity (PIDs are reused): an entry matches a live process only when the process
-creation time matches too.
+creation time matches too. An entry is written before its server is spawned (state
+"launching", pid 0, a launch id that the server's environment carries too) and its pid is
+filled in after, so no server TierDeck starts is ever missing from here by design.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import psutil
 
 from tierdeck.core.paths import app_dirs, ensure_dir
+from tierdeck.core.servers.process import identify
 
 REGISTRY_FILE = "servers.json"
 
@@ -42,35 +45,36 @@ class Entry:
     planned_bytes: int | None = None
     plan: dict | None = None
     api_key_set: bool = False
-    state: str = "running"  # "running" | "stopping" (someone is stopping it on purpose)
+    # "launching" (written before the spawn: pid 0 until the process exists) | "running" |
+    # "stopping" (someone is stopping it on purpose)
+    state: str = "running"
     owner_pid: int = 0  # the TierDeck process that started it
     restarts: int = 0
     extra: dict = field(default_factory=dict)
+    launch_id: str = ""  # also in the server's environment (marks.py): finds it without a pid
 
     @property
     def key(self) -> str:
         return f"{self.profile}/{self.tier}"
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Field -> value, nested values shared, not copied (dataclasses.asdict deep-copies
+        the plan on every registry access: most of a registry write's time on the swap
+        path). Callers replace an entry's nested values, never change them in place."""
+        return {f.name: getattr(self, f.name) for f in _FIELDS}
 
     @classmethod
     def from_dict(cls, d: dict) -> Entry:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        return cls(**{k: v for k, v in d.items() if k in _NAMES})
+
+
+_FIELDS = fields(Entry)
+_NAMES = frozenset(f.name for f in _FIELDS)
 
 
 def process_matches(pid: int, create_time: float) -> psutil.Process | None:
     """The live process for an entry, or None if it is gone or the PID was reused."""
-    try:
-        p = psutil.Process(pid)
-        if abs(p.create_time() - create_time) > 0.05:
-            return None
-        if p.status() == psutil.STATUS_ZOMBIE:
-            return None
-        return p
-    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess, ValueError):
-        return None
+    return identify(pid, create_time)
 
 
 class Registry:
@@ -109,18 +113,29 @@ class Registry:
         with self.locked() as entries:
             entries[entry.key] = entry
 
-    def remove(self, key: str, pid: int | None = None) -> None:
-        """Drop an entry; with pid, only if it still describes that process."""
+    def remove(self, key: str, pid: int | None = None, launch_id: str = "") -> None:
+        """Drop an entry; with pid / launch_id, only if it still describes that launch."""
         with self.locked() as entries:
             e = entries.get(key)
-            if e is not None and (pid is None or e.pid == pid):
+            if e is not None and _same_launch(e, pid, launch_id):
                 del entries[key]
 
-    def mark_stopping(self, key: str, pid: int) -> None:
+    def mark_stopping(self, key: str, pid: int, launch_id: str = "") -> None:
         with self.locked() as entries:
             e = entries.get(key)
-            if e is not None and e.pid == pid:
+            if e is not None and _same_launch(e, pid, launch_id):
                 e.state = "stopping"
+
+    def set_launched(self, key: str, launch_id: str, pid: int, create_time: float) -> bool:
+        """Fill in the pid of an entry written before its spawn; False if it is gone."""
+        with self.locked() as entries:
+            e = entries.get(key)
+            if e is None or e.launch_id != launch_id:
+                return False
+            e.pid, e.create_time = pid, create_time
+            if e.state == "launching":
+                e.state = "running"
+            return True
 
     def _read(self) -> dict[str, Entry]:
         try:
@@ -157,6 +172,14 @@ class Registry:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+
+
+def _same_launch(e: Entry, pid: int | None, launch_id: str) -> bool:
+    """Does the entry still describe this launch? The launch id when given (it is known
+    before the pid), else the pid; neither given matches any entry."""
+    if launch_id:
+        return e.launch_id == launch_id
+    return pid is None or e.pid == pid
 
 
 if os.name == "nt":  # pragma: no cover - exercised on Windows only

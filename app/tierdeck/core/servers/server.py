@@ -14,6 +14,7 @@ from tierdeck.core.servers.classify import Failure
 from tierdeck.core.servers.events import ServerStatus
 from tierdeck.core.servers.logfiles import LogTail
 from tierdeck.core.servers.memlog import LoadedMemory, MemoryLogParser
+from tierdeck.core.servers.tierplan import plan_summary
 from tierdeck.core.servers.urls import base_url
 
 
@@ -56,7 +57,7 @@ class ManagedServer:
     popen: subprocess.Popen | None = None  # when this process started it
     started_at: float = 0.0
     started_mono: float = 0.0
-    state: str = "starting"
+    state: str = "stopped"  # a lifecycle.State; changed only by lifecycle.move()
     reason: str = ""
     detail: str = ""
     failure: Failure | None = None
@@ -66,16 +67,19 @@ class ManagedServer:
     parser: MemoryLogParser | None = None
     tail: LogTail | None = None
     restarts: int = 0
-    restart_at: float | None = None
-    stop_requested: bool = False
+    restart_at: float | None = None  # crashed/failed with a restart scheduled (monotonic)
+    # Who carries out a stop while the state is "stopping": "here" (a thread of this
+    # process is terminating it; the monitor keeps out) or "elsewhere" (another TierDeck
+    # process is; the monitor watches for the exit).
+    stop_by: str = ""
     adopted: bool = False
     owner_pid: int = 0
     load_timeout_s: float = 600.0
     api_key_set: bool = False
-    timing_out: bool = False
     ps: psutil.Process | None = None  # cached for adopted servers
     profile_path: str = ""
     retried: bool = False  # an auto port was retried once after "port in use"
+    launch_id: str = ""  # registry entry and environment mark of the current launch
 
     @property
     def base_url(self) -> str:
@@ -94,4 +98,6 @@ class ManagedServer:
             failure=self.failure.to_dict() if self.failure else None, restarts=self.restarts,
             adopted=self.adopted, api_key_set=self.api_key_set,
             api_key=self.tier.api_key if self.tier is not None else None,
+            plan_note=plan_summary(self.plan),
+            plan_notes=list((self.plan or {}).get("notes") or []),
         )

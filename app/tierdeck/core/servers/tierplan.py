@@ -3,13 +3,19 @@
 Explicit numbers in the profile are kept (and estimated); `ctx_per_slot: auto` asks the
 planner for the largest context that fits the device. When the GGUF cannot be read or the
 planner is not available, auto is left to llama-server's own --fit and nothing is planned.
+Whatever happened is said in one line (`summary()`): the status, the tier card and
+`tierdeck up` show it. `tier_device()` is the one rule for which device a tier is planned
+on, shared by the plan view, `tierdeck plan` and the supervisor.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from tierdeck.core.profiles.schema import Tier
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -19,12 +25,44 @@ class TierPlan:
     estimate: dict | None = None  # planner Estimate.to_dict() when there is one
     device: str = ""
     notes: list[str] = field(default_factory=list)
+    budget_bytes: int | None = None  # what the device offered (free minus reserve)
+    fits: bool | None = None  # None: not planned
 
     def to_dict(self) -> dict:
-        return {
+        d = {
             "ctx_per_slot": self.ctx_per_slot, "planned_bytes": self.planned_bytes,
             "estimate": self.estimate, "device": self.device, "notes": self.notes,
+            "budget_bytes": self.budget_bytes, "fits": self.fits,
         }
+        d["summary"] = plan_summary(d)
+        return d
+
+    def summary(self) -> str:
+        return plan_summary(self.to_dict())
+
+
+def plan_summary(plan: dict | None) -> str:
+    """One line for a status: "planned 22.7 GiB of 24 GiB on nvidia:0 ...", "does not fit:
+    started with --fit", "not planned: cannot read the GGUF ..."; "" with no plan at all."""
+    if not plan:
+        return ""
+    if plan.get("summary"):
+        return plan["summary"]
+    from tierdeck.core.units import fmt_bytes  # noqa: PLC0415
+
+    notes = plan.get("notes") or []
+    planned, budget = plan.get("planned_bytes"), plan.get("budget_bytes")
+    where = f" on {plan['device']}" if plan.get("device") else ""
+    if plan.get("fits") is False and not planned:
+        return "does not fit" + where + ": started with llama-server's --fit"
+    if planned:
+        text = f"planned {fmt_bytes(planned)}"
+        text += f" of {fmt_bytes(budget)}" if budget else ""
+        text += where
+        if plan.get("fits") is False:
+            text += ": may not fit"
+        return text
+    return "not planned: " + notes[0] if notes else "not planned"
 
 
 def plan_request(tier: Tier, ctx: int | None = None):
@@ -44,38 +82,51 @@ def plan_request(tier: Tier, ctx: int | None = None):
     return PlanRequest(**kwargs)
 
 
+def tier_device(detection, tier: Tier | None = None):
+    """The device a tier is planned on: the detection's default (the GPU with the most
+    budget, else host memory). One rule, so the plan view, `tierdeck plan` and the
+    supervisor agree; a tier that names a device index (multi-GPU) gets that one."""
+    if detection is None or not detection.devices:
+        return None
+    index = getattr(tier, "device", None) if tier is not None else None
+    if isinstance(index, int):
+        try:
+            return detection.by_index(index)
+        except LookupError:
+            return None
+    return detection.default_device()
 
 
-def _device(reserve_mib: int):
+def _device(reserve_mib: int, tier: Tier):
     from tierdeck.core.hardware import detect_devices  # noqa: PLC0415
 
-    det = detect_devices(reserve_mib)
-    return det.devices[0] if det.devices else None
+    return tier_device(detect_devices(reserve_mib), tier)
 
 
 def plan_tier(tier: Tier, reserve_mib: int = 1024, device=None) -> TierPlan:
-    """Never raises: a missing planner or unreadable GGUF only means 'not planned'."""
+    """Never raises: an unreadable GGUF or a planner error only means 'not planned' (said in
+    the notes and the summary)."""
+    from tierdeck.core.gguf import GGUFError, read_facts  # noqa: PLC0415
+    from tierdeck.core.planner import estimate, fit_context  # noqa: PLC0415
+
     plan = TierPlan(ctx_per_slot=tier.ctx_per_slot)
-    try:
-        from tierdeck.core.gguf import read_facts  # noqa: PLC0415
-        from tierdeck.core.planner import estimate, fit_context  # noqa: PLC0415
-    except ImportError:
-        plan.notes.append("planner not available: llama-server picks what it can (--fit)")
-        return plan
+
     try:
         facts = read_facts(tier.model_path)
-    except Exception as e:  # GGUFError and friends: the load itself will say more
+    except (GGUFError, OSError, ValueError) as e:  # the load itself will say more
         plan.notes.append(f"cannot read the GGUF for planning: {e}")
         return plan
     try:
-        dev = device if device is not None else _device(reserve_mib)
+        dev = device if device is not None else _device(reserve_mib, tier)
         if dev is None:
             plan.notes.append("no device detected: not planned")
             return plan
         plan.device = f"{dev.kind}:{dev.index} {dev.name}"
+        plan.budget_bytes = int(dev.budget_bytes)
         if tier.ctx_per_slot is None:
             fit = fit_context(facts, plan_request(tier, None), dev)
             if fit.best is None:
+                plan.fits = False
                 plan.notes.append(f"planner: does not fit: {fit.explanation}")
                 return plan
             est = fit.best
@@ -84,8 +135,10 @@ def plan_tier(tier: Tier, reserve_mib: int = 1024, device=None) -> TierPlan:
             est = estimate(facts, plan_request(tier, tier.ctx_per_slot), dev)
             if not est.fits:
                 plan.notes.append("planner: this configuration may not fit the device")
+        plan.fits = bool(est.fits)
         plan.planned_bytes = int(est.total_bytes)
         plan.estimate = est.to_dict()
-    except Exception as e:  # a planner bug must not stop a server from starting
+    except Exception as e:  # a planner bug must not stop a server: said, logged, not hidden
+        log.exception("planning %s failed", tier.name)
         plan.notes.append(f"planner error: {type(e).__name__}: {e}")
     return plan

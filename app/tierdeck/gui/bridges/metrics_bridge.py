@@ -9,6 +9,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Qt, Signal
 
 from tierdeck.core.metrics import MetricsStore, Sample, Sampler, Target
+from tierdeck.core.servers import lifecycle
 from tierdeck.core.servers.events import ServerStatus
 from tierdeck.gui.bridges.supervisor_bridge import SupervisorBridge
 from tierdeck.gui.tiers.card_model import loaded_total
@@ -19,7 +20,7 @@ log = logging.getLogger("tierdeck.gui.metrics")
 def targets_from(statuses: dict[str, ServerStatus]) -> list[Target]:
     out = []
     for s in statuses.values():
-        if s.state not in ("starting", "ready") or not s.base_url:
+        if not lifecycle.live(s.state) or not s.base_url:
             continue
         out.append(Target(
             name=s.tier,

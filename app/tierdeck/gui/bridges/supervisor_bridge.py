@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Qt, Signal
 
 from tierdeck.core.profiles import Profile
+from tierdeck.core.servers import lifecycle
 from tierdeck.core.servers.events import LogLine, ServerStatus, StateChanged, Step
 from tierdeck.gui.bridges.clock import UiClock
 from tierdeck.gui.bridges.tasks import Task, TaskRunner
@@ -92,7 +93,7 @@ class SupervisorBridge(QObject):
     def running(self, profile: str | None = None) -> list[str]:
         """Keys ("profile/tier") of servers that are up or loading."""
         return [k for k, s in self.statuses.items()
-                if s.state in ("starting", "ready", "stopping")
+                if lifecycle.active(s.state)
                 and (profile is None or s.profile == profile)]
 
     # ---- operations -------------------------------------------------------------------

@@ -30,6 +30,7 @@ from tierdeck.core.hardware import Detection, Device
 from tierdeck.core.planner import Estimate, FitResult, MultiPlan
 from tierdeck.core.profiles import Profile, Tier
 from tierdeck.core.profiles.schema import CACHE_TYPES
+from tierdeck.core.servers.tierplan import tier_device
 from tierdeck.core.units import fmt_bytes
 from tierdeck.gui.bridges.tasks import TaskRunner
 from tierdeck.gui.plan.plan_bar import PlanBar, PlanBars
@@ -196,7 +197,9 @@ class PlanView(QWidget):
             self.device.clear()
             for d, label in zip(det.devices, labels, strict=True):
                 self.device.addItem(label, d.index)
-            idx = self.device.findData(current if current is not None else det.default_device().index)
+            # the device the supervisor plans on (None: the tier names one not present)
+            default = tier_device(det, self.tier) or det.default_device()
+            idx = self.device.findData(current if current is not None else default.index)
             self.device.setCurrentIndex(max(0, idx))
             self.device.blockSignals(False)
         if first:
@@ -210,7 +213,7 @@ class PlanView(QWidget):
         for d in self.detection.devices:
             if d.index == idx:
                 return d
-        return self.detection.default_device()
+        return tier_device(self.detection, self.tier) or self.detection.default_device()
 
     def set_profile(self, profile: Profile) -> None:
         self.ctl.set_profile(profile)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tierdeck.core.profiles import Tier
+from tierdeck.core.servers import lifecycle
 from tierdeck.core.servers.events import ServerStatus
 from tierdeck.core.servers.memlog import LoadedMemory
 from tierdeck.core.units import fmt_bytes
 
-BUSY_STATES = ("starting", "stopping")
-RUNNING_STATES = ("starting", "ready")
+# The lifecycle's predicates (core/servers/lifecycle.py), under the names the views import.
+BUSY_STATES = lifecycle.BUSY
+RUNNING_STATES = lifecycle.LIVE
 
 
 def fmt_ctx(n: int | None) -> str:
@@ -50,6 +52,7 @@ class CardModel:
     primary_action: str  # "Start" | "Swap to" | "Restart" | "" (remote or running)
     can_stop: bool
     is_remote: bool
+    plan_note: str = ""  # "planned 1.2 GiB of 22 GiB on nvidia:0 ...", "does not fit: ..."
 
 
 def state_text(status: ServerStatus | None) -> tuple[str, str, int | None]:
@@ -64,7 +67,7 @@ def state_text(status: ServerStatus | None) -> tuple[str, str, int | None]:
     elif state == "ready":
         port = status.port
         text = f"ready on :{port}" if port else "ready"
-    elif state in ("crashed", "failed"):
+    elif lifecycle.problem(state):
         text = f"{state}: {reason}" if reason else state
     else:
         text = state + (f" ({reason})" if reason and state != "stopped" else "")
@@ -107,9 +110,12 @@ def card_model(
     total = loaded_total(status.loaded if status is not None else None)
     if total and not is_remote:
         memory += f" · loaded {fmt_bytes(total)}"
-    if is_remote or state in RUNNING_STATES:
+    plan_note = status.plan_note if status is not None and not is_remote else ""
+    if plan_note and (not plan_note.startswith("planned ") or plan_note.endswith("may not fit")):
+        memory += f"\n{plan_note}"  # the plan went wrong: say it on the card, not only in a log
+    if is_remote or lifecycle.live(state):
         action = ""
-    elif state in ("crashed", "failed"):
+    elif lifecycle.problem(state):
         action = "Restart"
     else:
         action = "Swap to" if other_running else "Start"
@@ -125,6 +131,7 @@ def card_model(
         progress=pct,
         speed=speed,
         primary_action=action,
-        can_stop=state in ("starting", "ready", "stopping") and not is_remote,
+        can_stop=lifecycle.active(state) and not is_remote,
         is_remote=is_remote,
+        plan_note=plan_note,
     )

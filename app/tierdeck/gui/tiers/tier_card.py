@@ -81,6 +81,7 @@ class TierCard(QFrame):
         self.alias.setText(m.alias)
         self.details.setText(m.details)
         self.memory.setText(m.memory)
+        self.memory.setToolTip(m.plan_note)
         self.state.setText(m.state_text)
         self.state.setToolTip(m.state_text)
         color = STATE_COLORS.get(m.state, STATE_COLORS["stopped"])

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from tierdeck.core.clients import client_settings, litellm_yaml, profile_client_settings
 from tierdeck.core.profiles import Profile
+from tierdeck.core.servers import lifecycle
 from tierdeck.core.servers.events import ServerStatus
-
-LIVE = ("starting", "ready")
 
 
 def client_texts(profile: Profile, tier: str, statuses: dict[str, ServerStatus]) -> tuple[dict[str, str], str]:
     """({"env", "dotenv", "litellm", "litellm_all"} -> text, one-line hint) for a tier."""
     if tier not in profile.tiers:
         return {}, ""
-    live = {n: s for n, s in statuses.items() if s.state in LIVE}
+    live = {n: s for n, s in statuses.items() if lifecycle.live(s.state)}
     cs = client_settings(profile.tiers[tier], profile, live.get(tier))
     everything = profile_client_settings(profile, list(live.values()))
     texts = {
