@@ -80,6 +80,21 @@ def test_median_scale_per_backend_and_bad_records_skipped():
         assert b.calibration == "compute x1.25, calibrated on 3 loads here"
 
 
+def test_rotated_load_records_count(tmp_path):
+    """loads.jsonl rotates (core/servers/loads.py): records in loads.jsonl.1 and .2 still teach."""
+    from tierdeck.core.servers.loads import append_load  # noqa: PLC0415
+
+    path = tmp_path / "data" / "loads.jsonl"
+    ratios = [1.2, 1.3, 1.25, 1.1, 1.4]
+    for r in ratios:  # each record is ~360 bytes: two per 800-byte file, three files
+        append_load(_record("nvidia", 100 * MiB, {"CUDA0": int(r * 100 * MiB)}), path, max_bytes=800)
+    assert path.with_name("loads.jsonl.2").exists()
+    with open(path.with_name("loads.jsonl.1"), "ab") as f:
+        f.write(b'{"cut by a cr\xff')  # a crash mid-line, a bad byte: that line only is lost
+    cal = load_calibration(tmp_path / "data", tmp_path / "logs")
+    assert cal.loads == len(ratios) and cal.backends["CUDA"].compute_scale == 1.25
+
+
 # a real out-of-memory pair of lines, as posted in llama.cpp PR #26297 (MiniMax M3, 3 GPUs)
 OOM_LOG = [
     "1.06.520.077 E ggml_backend_cuda_buffer_type_alloc_buffer: allocating 51748.72 MiB on device 1: "

@@ -50,22 +50,31 @@ def two_gpus():
 
 
 def test_one_device_choice_for_supervisor_and_tierdeck_plan(tmp_path, tiny_model, monkeypatch):
-    """The supervisor's plan and `tierdeck plan` pick the same device (the GPU with the most
-    budget), not "the first GPU" in one place and "the biggest" in another."""
+    """With one GPU the supervisor plans on the device `tierdeck plan` picks (tier_device); with
+    two, llama.cpp spreads the tier over both, and so does the supervisor's plan."""
     import argparse
 
     import tierdeck.core.hardware as hw
     from tierdeck.cli.plan import _device
+    from tierdeck.core.hardware.detect import Detection
     from tierdeck.core.servers.tierplan import tier_device
 
     det = two_gpus()
     monkeypatch.setattr(hw, "detect_devices", lambda *a, **k: det)
     assert tier_device(det).name == "gpu1" == det.default_device().name
+    args = argparse.Namespace(budget=None, device=None, reserve_mib=0)
+    assert _device(args).name == "gpu1"
+    plan = plan_tier(tiers(tmp_path, tiny_model)["fixed"])
+    assert plan.device == "2 devices" and plan.budget_bytes == 24 * GiB
+    assert [d["name"] for d in plan.devices] == ["CUDA0", "CUDA1"]
+    assert plan.device_args[plan.device_args.index("--split-mode") + 1] == "layer"
+    assert " over 2 devices (CUDA0 " in plan.summary() and " of 4.0 GiB, CUDA1 " in plan.summary()
+    one = Detection([det.devices[1], det.devices[2]])
+    monkeypatch.setattr(hw, "detect_devices", lambda *a, **k: one)
     plan = plan_tier(tiers(tmp_path, tiny_model)["fixed"])
     assert plan.device == "nvidia:1 gpu1" and plan.budget_bytes == 20 * GiB
     assert plan.summary().startswith("planned ") and "of 20.0 GiB on nvidia:1 gpu1" in plan.summary()
-    args = argparse.Namespace(budget=None, device=None, reserve_mib=0)
-    assert _device(args).name == "gpu1"
+    assert plan.devices == [] and plan.device_args is None
 
 
 def test_plan_summary_says_what_happened(tmp_path, tiny_model):

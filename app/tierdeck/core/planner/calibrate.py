@@ -2,7 +2,8 @@
 
 The supervisor appends one record per load to `app_dirs().data / "loads.jsonl"` (time,
 profile, tier, model, command, planned_bytes, plan, loaded): the plan's estimate next to the
-buffers llama-server reported. This module reads that file (never writes it) and derives,
+buffers llama-server reported. This module reads those records through core/servers/loads.py
+(rotated files included; never writes them) and derives,
 per backend (CUDA, Metal, CPU, RPC), a scale for the modelled compute buffer: the median of
 reported / planned over the loads seen here. Weights and KV are exact and never adjusted.
 
@@ -17,7 +18,6 @@ model alone, and every adjusted number says "calibrated on N loads here".
 
 from __future__ import annotations
 
-import json
 import re
 import statistics
 from dataclasses import dataclass, field
@@ -25,7 +25,6 @@ from pathlib import Path
 
 from tierdeck.core.units import MiB
 
-LOADS_FILE = "loads.jsonl"  # the supervisor's file (core/servers/supervisor.py LOADS_FILE)
 OOM_STEP = 256 * MiB
 SCALE_RANGE = (0.5, 4.0)  # a ratio outside this is a mismatched record, not a calibration
 BACKENDS = {"nvidia": "CUDA", "apple": "Metal", "cpu": "CPU", "rpc": "RPC"}
@@ -150,33 +149,22 @@ def _oom_from_lines(lines: list[str]) -> tuple[str, int] | None:
 
 
 def load_calibration(data_dir: Path | None = None, logs_dir: Path | None = None) -> Calibration:
-    """Read loads.jsonl (and server logs for OOMs). Missing files mean 'no calibration yet'."""
+    """Read the load records (loads.jsonl and its rotated files) and server logs for OOMs.
+    Missing files mean 'no calibration yet'."""
     from tierdeck.core.paths import app_dirs  # noqa: PLC0415
+    from tierdeck.core.servers.loads import LOADS_FILE, read_loads  # noqa: PLC0415
 
     dirs = app_dirs() if data_dir is None or logs_dir is None else None
     data_dir = data_dir or dirs.data
     logs_dir = logs_dir or dirs.logs
-    records = []
-    path = Path(data_dir) / LOADS_FILE
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        text = ""
-    cal = Calibration()
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except ValueError:
-            cal.skipped += 1
+    records = read_loads(Path(data_dir) / LOADS_FILE)
     logs = []
     for p in sorted((Path(logs_dir) / "servers").glob("*.log*")) if logs_dir else []:
         try:
             logs.append(p.read_text(encoding="utf-8", errors="replace").splitlines()[-200:])
         except OSError:
             continue
-    return calibrate(records, logs, cal)
+    return calibrate(records, logs)
 
 
 def calibrate(records: list[dict], server_logs: list[list[str]] = (), cal: Calibration | None = None) -> Calibration:

@@ -21,7 +21,7 @@ from tierdeck.core.profiles import Profile, Tier
 from tierdeck.core.servers import lifecycle
 from tierdeck.core.servers import process as proc_mod
 from tierdeck.core.servers.classify import Failure
-from tierdeck.core.servers.cmdline import build_command, detect_features
+from tierdeck.core.servers.cmdline import Command, Features, build_command, detect_features
 from tierdeck.core.servers.events import ServerStatus, Step
 from tierdeck.core.servers.hub import Hub
 from tierdeck.core.servers.lifecycle import State
@@ -30,11 +30,21 @@ from tierdeck.core.servers.marks import mark_env, new_launch_id
 from tierdeck.core.servers.memlog import MemoryLogParser
 from tierdeck.core.servers.registry import Entry
 from tierdeck.core.servers.server import ManagedServer, free_port
-from tierdeck.core.servers.tierplan import plan_tier
+from tierdeck.core.servers.tierplan import TierPlan, plan_tier
 
 log = logging.getLogger("tierdeck.core.servers.supervisor")
 OnStep = Callable[[Step], None] | None
 STOP_DETAIL = {"term": "stopped", "gone": "already gone", "unlaunched": "stopped before launch"}
+
+
+def tier_command(tier: Tier, binary, port: int, features: Features, reserve_mib: int,
+                 detection=None) -> tuple[TierPlan, Command]:
+    """The tier's plan and the argv it starts with: the planned context, and over several
+    devices the planned split (-sm/-ts/-mg), so what runs is what was planned."""
+    plan = plan_tier(tier, reserve_mib, detection=detection)
+    cmd = build_command(tier, binary, port, features, ctx_per_slot=plan.ctx_per_slot,
+                        device_args=plan.device_args)
+    return plan, cmd
 
 
 class Launcher:
@@ -54,9 +64,8 @@ class Launcher:
                 return cur
         binary = hub.binary_path()
         features = detect_features(binary)
-        plan = plan_tier(tier, hub.settings.reserve_mib)
         port = tier.port if tier.port is not None else free_port(tier.host)
-        cmd = build_command(tier, binary, port, features, ctx_per_slot=plan.ctx_per_slot)
+        plan, cmd = tier_command(tier, binary, port, features, hub.settings.reserve_mib)
         s = ManagedServer(
             key=key, profile=profile.name, tier_name=tier.name, tier=tier, host=tier.host,
             port=port, alias=tier.alias, command=cmd.argv, display=cmd.display(), env=cmd.env,

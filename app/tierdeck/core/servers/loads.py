@@ -68,7 +68,7 @@ def read_loads(path: Path | None = None, keep: int = KEEP) -> list[dict]:
     out: list[dict] = []
     for p in [path.with_name(f"{path.name}.{i}") for i in range(keep - 1, 0, -1)] + [path]:
         try:
-            text = p.read_text(encoding="utf-8")
+            text = p.read_text(encoding="utf-8", errors="replace")  # one bad byte: not the file
         except OSError:
             continue
         for raw in text.splitlines():
