@@ -121,3 +121,23 @@ def test_rpc_server_run_serves_and_stops_with_its_cli(tmp_path, llama_server_bin
         if cli.poll() is None:
             os.killpg(cli.pid, signal.SIGKILL)
             cli.wait(5)
+
+
+def test_plan_without_budget_spreads_over_every_detected_gpu_as_the_supervisor_does(
+        q14, capsys, monkeypatch):
+    """No --budget/--device on a two-GPU machine (injected NVML readings): `tierdeck plan`
+    plans the split the supervisor would start (multi_fit.tier_devices), not one card."""
+    import tierdeck.core.hardware as hw
+    from tests.core.hardware.fake_nvml import FakeNvml, rtx_3090_ti
+
+    real = hw.detect_devices
+
+    def two_cards(reserve_mib, **kw):
+        return real(reserve_mib, nvml=FakeNvml([rtx_3090_ti(), rtx_3090_ti()]),
+                    platform_name="linux", machine="x86_64", memory=(64 * 1024**3, 40 * 1024**3))
+
+    monkeypatch.setattr(hw, "detect_devices", two_cards)
+    rc, d = _json(capsys, "plan", str(q14), "--parallel", "2", "--json", "--no-calibration")
+    assert rc == 0 and d["fits"]
+    assert [x["name"] for x in d["devices"]] == ["CUDA0", "CUDA1"]
+    assert len(d["tensor_split"]) == 2

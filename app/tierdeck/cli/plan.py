@@ -75,17 +75,29 @@ def _devices(args) -> list[Device]:
     if args.budget is not None and "," in args.budget:
         return rpc + budget_devices(args.budget, args.kind)
     if args.device is not None and "," in str(args.device):
-        from tierdeck.core.hardware import detect_devices  # noqa: PLC0415
-        from tierdeck.core.settings import Settings  # noqa: PLC0415
-
-        reserve = args.reserve_mib if args.reserve_mib is not None else Settings.load().reserve_mib
-        det = detect_devices(reserve)
+        det = _detect(args)
         try:
             return rpc + [det.by_index(int(i)) for i in str(args.device).split(",")]
         except (LookupError, ValueError) as e:
             raise CliError(f"--device: {e}") from None
+    if args.budget is None and args.device is None:
+        # The supervisor's rule (multi_fit.tier_devices): a plain tier spreads over every GPU.
+        from tierdeck.core.planner.multi_fit import tier_devices  # noqa: PLC0415
+        from tierdeck.core.profiles.schema import Tier  # noqa: PLC0415
+
+        gpus = tier_devices(Tier(name="plan"), _detect(args).devices)
+        if len(gpus) > 1:
+            return rpc + gpus
     one = _device(args)
     return rpc + [one] if rpc and one.is_gpu else (rpc or [one])
+
+
+def _detect(args):
+    from tierdeck.core.hardware import detect_devices  # noqa: PLC0415 - NVML only when needed
+    from tierdeck.core.settings import Settings  # noqa: PLC0415
+
+    reserve = args.reserve_mib if args.reserve_mib is not None else Settings.load().reserve_mib
+    return detect_devices(reserve)
 
 
 def _device(args) -> Device:
@@ -96,11 +108,7 @@ def _device(args) -> Device:
             raise CliError(f"--budget: {e}") from None
         return Device(index=-1, kind=args.kind, name="--budget", total_bytes=b,
                       free_bytes=b, budget_bytes=b, reserve_bytes=0, source="--budget")
-    from tierdeck.core.hardware import detect_devices  # noqa: PLC0415 - NVML only when needed
-    from tierdeck.core.settings import Settings  # noqa: PLC0415
-
-    reserve = args.reserve_mib if args.reserve_mib is not None else Settings.load().reserve_mib
-    det = detect_devices(reserve)
+    det = _detect(args)
     if args.device is not None:
         for d in det.devices:
             if str(d.index) == str(args.device):
