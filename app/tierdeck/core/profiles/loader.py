@@ -26,6 +26,7 @@ from tierdeck.core.profiles.schema import (
     RESTART,
     SLOTS,
     Group,
+    Price,
     Profile,
     Tier,
     Where,
@@ -140,6 +141,29 @@ def _str_map(v: Any) -> dict[str, str]:
     return out
 
 
+PRICE_KEYS = ("input", "output", "cache_read")
+
+
+def _price(v: Any) -> Price:
+    """`price: {input: 1.0, output: 5.0}`: USD per million tokens (cache_read optional)."""
+    if not isinstance(v, dict):
+        raise _Bad(f"expected a mapping like {{input: 1.0, output: 5.0}} (USD per million "
+                   f"tokens), got {_kind(v)}")
+    unknown = [str(k) for k in v if k not in PRICE_KEYS]
+    if unknown:
+        raise _Bad(f"unknown key {unknown[0]!r} (known: {', '.join(PRICE_KEYS)})")
+    missing = [k for k in ("input", "output") if k not in v]
+    if missing:
+        raise _Bad(f"missing {missing[0]}: give both input and output (USD per million tokens)")
+    vals = {}
+    for k, x in v.items():
+        try:
+            vals[str(k)] = _float_pos(x)
+        except _Bad:
+            raise _Bad(f"{k}: expected a number >= 0 (USD per million tokens), got {x!r}") from None
+    return Price(vals["input"], vals["output"], vals.get("cache_read"))
+
+
 def _kind(v: Any) -> str:
     if v is None:
         return "nothing"
@@ -185,6 +209,7 @@ LOCAL_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "load_timeout_s": ("load_timeout_s", _float_pos),
     "stop_timeout_s": ("stop_timeout_s", _float_pos),
     "metrics": ("metrics", _bool),
+    "price": ("price", _price),
 }
 REMOTE_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "kind": LOCAL_KEYS["kind"],

@@ -28,6 +28,15 @@ class Where:
         return f"{self.file}:{self.line}" if self.line else str(self.file)
 
 
+@dataclass(frozen=True)
+class Price:
+    """USD per million tokens of the cloud model a tier stands in for (its `price:` key)."""
+
+    input: float
+    output: float
+    cache_read: float | None = None  # None: a tenth of input, Anthropic's cache-read rate
+
+
 @dataclass
 class Tier:
     name: str
@@ -60,6 +69,7 @@ class Tier:
     load_timeout_s: float = 600.0
     stop_timeout_s: float = 10.0
     metrics: bool = True
+    price: Price | None = None  # None: the default of its slot/family (core.gateway.prices)
     # remote tiers
     base_url: str | None = None
     api_key_env: str | None = None
