@@ -43,6 +43,7 @@ from tierdeck.gui.tasks import TaskRunner
 from tierdeck.gui.theme import apply_theme
 from tierdeck.gui.tiers_panel import TiersPanel
 from tierdeck.gui.tray import Tray
+from tierdeck.gui.usage_view import UsageView
 from tierdeck.gui.window_state import window_settings
 
 if TYPE_CHECKING:
@@ -94,12 +95,14 @@ class MainWindow(QMainWindow):
         self.log_view = LogView(self.runner)
         self.clients = ClientsView()
         self.bench = BenchView(self.runner)
+        self.usage = UsageView(self.runner)
         self.bench.bandwidth_for = self.plan.bandwidth_tps
         self.tabs.addTab(self.plan, "Plan")
         self.tabs.addTab(self.charts, "Charts")
         self.tabs.addTab(self.log_view, "Log")
         self.tabs.addTab(self.clients, "Clients")
         self.tabs.addTab(self.bench, "Benchmark")
+        self.tabs.addTab(self.usage, "Usage")
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
@@ -187,6 +190,7 @@ class MainWindow(QMainWindow):
         self.clients.set_profile(profile)
         self.clients.set_statuses(self.statuses_of_profile())
         self.bench.set_profile(profile)
+        self.usage.set_profile(profile)
         if self.tiers.current:
             self._tier_selected(self.tiers.current)
         self._refresh_cards()
