@@ -40,7 +40,7 @@ _LOCAL_DAY = "CAST(strftime('%s', date({0}, 'unixepoch', 'localtime'), 'utc') AS
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
-    id INTEGER PRIMARY KEY, ts REAL NOT NULL, tier TEXT NOT NULL, model TEXT NOT NULL,
+    id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, tier TEXT NOT NULL, model TEXT NOT NULL,
     engine TEXT NOT NULL, api TEXT NOT NULL, status INTEGER NOT NULL,
     prompt_tokens INTEGER NOT NULL, cached_tokens INTEGER NOT NULL,
     completion_tokens INTEGER NOT NULL, ttft_ms REAL, duration_ms REAL NOT NULL,
@@ -282,6 +282,21 @@ class Ledger:
             return con.execute(sql, args).fetchall()
         finally:
             con.close()
+
+    def rows_after(self, row_id: int, limit: int = 10_000) -> tuple[int, list[RequestRecord]]:
+        """Rows committed after row id `row_id` (0: from the start; -1: none, just the newest
+        id), and the id to pass next time: an incremental read for live rates."""
+        con = self._connect()
+        try:
+            if row_id < 0:
+                return con.execute("SELECT COALESCE(MAX(id), 0) FROM requests").fetchone()[0], []
+            rows = con.execute(
+                f"SELECT id, {', '.join(f.name for f in fields(RequestRecord))} FROM requests "
+                "WHERE id > ? ORDER BY id LIMIT ?", (row_id, limit)).fetchall()
+        finally:
+            con.close()
+        last = rows[-1][0] if rows else row_id
+        return last, [RequestRecord(*r[1:-1], bool(r[-1])) for r in rows]
 
     def recent(self, since: float) -> list[RequestRecord]:
         """Raw rows of requests that arrived at or after `since`, oldest first."""
