@@ -50,6 +50,7 @@ class CardModel:
     primary_action: str  # "Start" | "Swap to" | "Restart" | "" (remote or running)
     can_stop: bool
     is_remote: bool
+    gateway: str = ""  # the engine it shares, its requests in flight (gui.gateway_model)
 
 
 def state_text(status: ServerStatus | None) -> tuple[str, str, int | None]:
@@ -79,6 +80,7 @@ def card_model(
     tokens_per_s: float | None = None,
     other_running: bool = False,  # a swap partner runs: starting this one stops it
     error: str | None = None,
+    gateway_note: str = "",
 ) -> CardModel:
     """error: why the last start/stop the user asked for failed before any server ran."""
     state, text, pct = state_text(status)
@@ -127,4 +129,5 @@ def card_model(
         primary_action=action,
         can_stop=state in ("starting", "ready", "stopping") and not is_remote,
         is_remote=is_remote,
+        gateway=gateway_note,
     )

@@ -31,6 +31,8 @@ from tierdeck.gui.charts_tab import ChartsTab
 from tierdeck.gui.clients_view import ClientsView
 from tierdeck.gui.device_monitor import DeviceMonitor
 from tierdeck.gui.devices_panel import DevicesPanel
+from tierdeck.gui.gateway_model import card_notes
+from tierdeck.gui.gateway_strip import GatewayStrip
 from tierdeck.gui.icon import app_icon
 from tierdeck.gui.log_view import LogView
 from tierdeck.gui.metrics_bridge import MetricsBridge
@@ -110,7 +112,14 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([430, 850])
-        self.setCentralWidget(self.splitter)
+        self.gateway = GatewayStrip(keep_running=self.settings.gateway_keep_running)
+        central = QWidget()
+        cv = QVBoxLayout(central)
+        cv.setContentsMargins(0, 0, 0, 0)
+        cv.setSpacing(0)
+        cv.addWidget(self.gateway)
+        cv.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
 
         # ---- toolbar ----
         tb = QToolBar("Main")
@@ -142,6 +151,9 @@ class MainWindow(QMainWindow):
         self.bridge.event.connect(self._supervisor_event)
         self.metrics.sampled.connect(lambda _s: self._refresh_cards())
         self.runner.busy_changed.connect(self._busy_changed)
+        self.gateway.snapshot.connect(self._gateway_snapshot)
+        self.gateway.keep_running_changed.connect(self._keep_gateway_changed)
+        self.gateway.message.connect(self.statusBar().showMessage)
 
         # ---- user actions ----
         self.picker.picked.connect(self._profile_picked)
@@ -162,6 +174,7 @@ class MainWindow(QMainWindow):
             self.tray = None
         self._restore_window()
         self.monitor.start()
+        self.gateway.start_watching()
         if start_sampler:
             self.metrics.start()
         self.picker.reload(select=profile or self.settings.last_profile)
@@ -191,6 +204,7 @@ class MainWindow(QMainWindow):
         self.clients.set_statuses(self.statuses_of_profile())
         self.bench.set_profile(profile)
         self.usage.set_profile(profile)
+        self.gateway.set_profile(profile)
         if self.tiers.current:
             self._tier_selected(self.tiers.current)
         self._refresh_cards()
@@ -268,8 +282,9 @@ class MainWindow(QMainWindow):
             return
         speeds = self.metrics.speeds()
         planned = self.plan.planned_bytes()
-        self.tiers.refresh(self.statuses_of_profile(), speeds, planned, set(self.bridge.busy),
-                           self.op_errors)
+        statuses = self.statuses_of_profile()
+        self.tiers.refresh(statuses, speeds, planned, set(self.bridge.busy), self.op_errors,
+                           card_notes(statuses, self.gateway.latest))
 
     def _op_started(self, op: str, tier: str) -> None:
         self.op_errors.pop(tier, None)
@@ -289,6 +304,15 @@ class MainWindow(QMainWindow):
     def _supervisor_event(self, ev: StateChanged | LogLine | Step) -> None:
         if isinstance(ev, Step) and ev.message:  # a step of up/switch/down
             self.statusBar().showMessage(ev.message, 8000)
+
+    def _gateway_snapshot(self, snap) -> None:
+        self.clients.set_gateway(snap.record)
+        self.charts.gateway.add_snapshot(snap)
+        self._refresh_cards()
+
+    def _keep_gateway_changed(self, keep: bool) -> None:
+        self.settings.gateway_keep_running = keep
+        self._save_settings()
 
     def _busy_changed(self, n: int) -> None:
         ops = [f"{t.name}" for t in self.runner.active if not t.name.startswith(("status", "tail", "detect", "list"))]
@@ -409,6 +433,7 @@ class MainWindow(QMainWindow):
         """Stop timers and threads; servers are left as they are (the caller decided)."""
         self.save_window()
         self._card_timer.stop()
+        self.gateway.shutdown(stop_gateway=not self.settings.gateway_keep_running)
         self.monitor.stop()
         self.metrics.stop()
         self.log_view.stop()

@@ -102,6 +102,10 @@ class GatewayWatch:
                                             daemon=True)
             self._thread.start()
 
+    def record(self) -> GatewayRecord | None:
+        """The running gateway's record now (reads the state folder)."""
+        return self._read_record()
+
     def poke(self) -> None:
         """Poll now (after a start or stop), not at the end of the interval."""
         self._wake.set()
@@ -128,7 +132,7 @@ class GatewayWatch:
     def poll(self) -> GatewaySnapshot:
         """Read the record, the status and the new ledger rows once (blocking)."""
         now, mono = time.time(), time.monotonic()
-        rec = self._read_record()
+        rec = self.record()
         if rec is None:
             self._prev = None
             snap = GatewaySnapshot(now, None)
