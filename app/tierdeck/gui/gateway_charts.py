@@ -52,6 +52,7 @@ class GatewayCharts(QWidget):
                                          axisItems={"bottom": pg.DateAxisItem()})
             plot.setLabel("left", unit)
             plot.setLimits(yMin=0)  # rates are never negative
+            plot.getAxis("left").enableAutoSIPrefix(False)
             plot.setMouseEnabled(x=False, y=False)
             plot.setMenuEnabled(False)
             plot.setClipToView(True)

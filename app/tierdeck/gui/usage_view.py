@@ -78,6 +78,7 @@ class UsageView(QWidget):
             plot.setMenuEnabled(False)
             plot.setMouseEnabled(x=False, y=False)
             plot.setLimits(yMin=0)  # counts, durations and money are never negative
+            plot.getAxis("left").enableAutoSIPrefix(False)  # "$0.002", never "USD (x0.001)"
             plot.addLegend(offset=(5, 5), labelTextSize="8pt")
             self.plots[key] = plot
         self._apply_palette()
@@ -99,6 +100,9 @@ class UsageView(QWidget):
             for side in ("left", "bottom"):
                 plot.getAxis(side).setPen(fg)
                 plot.getAxis(side).setTextPen(fg)
+            plot.titleLabel.setAttr("color", fg)
+            plot.titleLabel.setText(plot.titleLabel.text)
+            plot.legend.setLabelTextColor(fg)
 
     def set_profile(self, profile: Profile | None) -> None:
         self.prices = profile_prices(profile) if profile is not None else None
@@ -158,10 +162,8 @@ class UsageView(QWidget):
                                                  symbol="o", symbolSize=5, symbolBrush=color,
                                                  name=tier))
                 else:
-                    bars = pg.BarGraphItem(x=x, height=y, width=width, brush=pg.mkBrush(color),
-                                           pen=pg.mkPen(None), name=tier)
-                    plot.addItem(bars)
-                    plot.legend.addItem(bars, tier)
+                    plot.addItem(pg.BarGraphItem(x=x, height=y, width=width, name=tier,
+                                                 brush=pg.mkBrush(color), pen=pg.mkPen(None)))
         if len(m.starts):
             for plot in self.plots.values():
                 plot.setXRange(float(m.starts[0]), float(m.starts[-1]) + m.bucket_s, padding=0.02)
