@@ -214,3 +214,23 @@ def test_bad_price_names_file_line_and_key(tmp_path, body, message):
     assert (issue.line, issue.key) == (4, "tiers.haiku.price")
     assert str(issue).startswith(f"{tmp_path / 'p.yaml'}:4: tiers.haiku.price: ")
     assert message in issue.message
+
+
+def test_rolled_up_rows_give_their_pages_back(tmp_path):
+    ledger = Ledger(tmp_path / "u.sqlite3", keep_days=30, rollup_every_s=None)
+    old = time.time() - 40 * DAY
+    for i in range(3000):
+        ledger.record(rec("haiku", ts=old + i))
+    assert ledger.flush(60)
+
+    def pages() -> int:
+        with sqlite3.connect(ledger.path) as con:
+            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            return con.execute("PRAGMA page_count").fetchone()[0]
+
+    before = pages()
+    assert ledger.roll_up() == 3000
+    after = pages()
+    assert after < before / 4, (before, after)
+    assert ledger.usage()["tiers"]["haiku"]["requests"] == 3000
+    ledger.close()

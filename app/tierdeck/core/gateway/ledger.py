@@ -217,7 +217,8 @@ class Ledger:
             con.execute("ROLLBACK")
             raise
         if n:
-            con.execute("PRAGMA incremental_vacuum")
+            # executescript steps it to the end; execute() would free a single page
+            con.executescript("PRAGMA incremental_vacuum;")
         return n
 
     # --- reading -----------------------------------------------------------------------
