@@ -138,7 +138,8 @@ class GatewayWatch:
             snap = GatewaySnapshot(now, None)
         else:
             snap = self._status(rec, now, mono)
-        self._add_token_rates(snap, mono)
+        if snap.running:  # rows only come from a gateway: an idle window reads nothing
+            self._add_token_rates(snap, mono)
         self.latest = snap
         return snap
 
