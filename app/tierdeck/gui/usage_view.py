@@ -123,7 +123,7 @@ class UsageView(QWidget):
             self._again = True
             return
         self._loading = True
-        self.runner.submit("usage", load_usage, self.range_combo.currentIndex(), self.prices,
+        self.runner.submit("list usage", load_usage, self.range_combo.currentIndex(), self.prices,
                            on_done=self._loaded, on_error=self._failed)
 
     def _failed(self, msg: str) -> None:
