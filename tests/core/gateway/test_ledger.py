@@ -48,7 +48,9 @@ def test_rows_are_committed_in_the_users_data_folder_and_read_back():
         row = con.execute("SELECT tier, model, status, ttft_ms, stream FROM requests "
                           "WHERE tier = 'sonnet'").fetchone()
     assert row == ("sonnet", "claude-sonnet-4-5", 529, None, 1)
-    [back] = ledger.recent(time.time() - 60)[1:]
+    last, rows = ledger.rows_after(0)
+    back = rows[1]
+    assert ledger.rows_after(last) == (last, []) and ledger.rows_after(-1) == (last, [])
     assert back.tier == "sonnet" and back.stream is True and back.ttft_ms is None
     ledger.close()
 

@@ -137,7 +137,7 @@ class Ledger:
                 self._thread = threading.Thread(target=self._writer, name="tierdeck-ledger",
                                                 daemon=True)
                 self._thread.start()
-        self._queue.put(rec)
+            self._queue.put(rec)  # under the lock: never behind close()'s end marker
 
     def flush(self, timeout: float | None = 10.0) -> bool:
         """Wait until every row recorded so far is committed; False on timeout."""
@@ -152,12 +152,21 @@ class Ledger:
                 return
             self._closed = True
             thread = self._thread
-        if thread is not None:
             self._queue.put(None)
+        if thread is not None:
             thread.join(timeout)
 
     def _writer(self) -> None:
-        con = self._connect()
+        try:
+            con = self._connect()
+        except sqlite3.Error as e:  # e.g. the folder became unwritable: count, say, drain
+            log.error("usage ledger %s: cannot open: %s; requests go unrecorded", self.path, e)
+            while self._queue.get() is not None:
+                self.failed += 1
+                with self._cond:
+                    self._done += 1
+                    self._cond.notify_all()
+            return
         next_rollup = 0.0
         cols = ", ".join(f.name for f in fields(RequestRecord))
         sql = f"INSERT INTO requests ({cols}) VALUES ({', '.join('?' * len(fields(RequestRecord)))})"
@@ -298,14 +307,3 @@ class Ledger:
             con.close()
         last = rows[-1][0] if rows else row_id
         return last, [RequestRecord(*r[1:-1], bool(r[-1])) for r in rows]
-
-    def recent(self, since: float) -> list[RequestRecord]:
-        """Raw rows of requests that arrived at or after `since`, oldest first."""
-        con = self._connect()
-        try:
-            rows = con.execute(
-                f"SELECT {', '.join(f.name for f in fields(RequestRecord))} FROM requests "
-                "WHERE ts >= ? ORDER BY ts", (since,)).fetchall()
-        finally:
-            con.close()
-        return [RequestRecord(*r[:-1], bool(r[-1])) for r in rows]
