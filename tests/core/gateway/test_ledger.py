@@ -236,3 +236,19 @@ def test_rolled_up_rows_give_their_pages_back(tmp_path):
     assert after < before / 4, (before, after)
     assert ledger.usage()["tiers"]["haiku"]["requests"] == 3000
     ledger.close()
+
+
+def test_any_record_with_the_fields_is_stored_by_name(tmp_path):
+    """The gateway may carry its own copy of RequestRecord: fields are matched by name."""
+    from dataclasses import fields as dc_fields
+    from dataclasses import make_dataclass
+
+    names = [(f.name, f.type) for f in dc_fields(RequestRecord)]
+    Other = make_dataclass("Other", list(reversed(names)))  # noqa: N806
+    r = rec("sonnet", prompt=321, completion=12)
+    ledger = Ledger(tmp_path / "u.sqlite3")
+    ledger.record(Other(**{n: getattr(r, n) for n, _ in names}))
+    assert ledger.flush(10)
+    [back] = ledger.rows_after(0)[1]
+    assert back == r
+    ledger.close()

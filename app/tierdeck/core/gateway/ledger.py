@@ -22,7 +22,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from tierdeck.core.gateway.prices import cost_usd, price_of
@@ -58,7 +58,7 @@ CREATE TABLE IF NOT EXISTS daily (
 class RequestRecord:
     """One request as the gateway saw it end.
 
-    ts: wall-clock time the request arrived (epoch seconds). prompt_tokens counts the whole
+    ts: wall-clock time the request ended (epoch seconds). prompt_tokens counts the whole
     prompt, cached_tokens the part of it llama-server reused from its cache. ttft_ms: time
     to the first output token, None when none came (errors, count_tokens).
     """
@@ -168,15 +168,17 @@ class Ledger:
                     self._cond.notify_all()
             return
         next_rollup = 0.0
-        cols = ", ".join(f.name for f in fields(RequestRecord))
-        sql = f"INSERT INTO requests ({cols}) VALUES ({', '.join('?' * len(fields(RequestRecord)))})"
+        names = [f.name for f in fields(RequestRecord)]
+        sql = f"INSERT INTO requests ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
         try:
             while True:
                 rec = self._queue.get()
                 if rec is None:
                     return
                 try:
-                    con.execute(sql, astuple(rec))  # autocommit: one commit per row
+                    # By name: any object with these fields will do (the gateway may keep
+                    # its own copy of the dataclass), whatever their order.
+                    con.execute(sql, [getattr(rec, n) for n in names])  # one commit per row
                 except sqlite3.Error as e:
                     self.failed += 1
                     log.error("usage ledger %s: could not record a %s request: %s",
