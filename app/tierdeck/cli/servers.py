@@ -48,9 +48,14 @@ def register(sub) -> None:
     p.add_argument("--profile")
     p.set_defaults(func=cmd_logs)
 
-    p = sub.add_parser("env", help="client settings for a tier (Claude Code env, LiteLLM)")
-    p.add_argument("tier")
-    p.add_argument("--format", choices=["shell", "dotenv", "json", "litellm"], default="shell")
+    p = sub.add_parser("env", help="client settings: Claude Code env, OpenAI base_url, LiteLLM "
+                       "(through the gateway; --direct for one tier's own server)")
+    p.add_argument("tier", nargs="?", help="with --direct: the tier; else only picks the "
+                   "profile and, for --format litellm, the entry")
+    p.add_argument("--format", choices=["shell", "dotenv", "json", "litellm", "openai"],
+                   default="shell", help="openai: OPENAI_BASE_URL / OPENAI_API_KEY (gateway only)")
+    p.add_argument("--direct", action="store_true",
+                   help="point at the tier's own llama-server instead of the gateway")
     p.add_argument("--profile")
     p.set_defaults(func=cmd_env)
 
@@ -285,9 +290,48 @@ def cmd_status(args) -> int:
 
 
 def cmd_env(args) -> int:
+    if args.direct:
+        return _env_direct(args)
+    from tierdeck.core.clients import gateway_clients  # noqa: PLC0415
+    from tierdeck.core.gateway.control import read_gateway  # noqa: PLC0415
+
+    gw = read_gateway()
+    # The gateway's profile is the one its clients reach; else as for the other commands.
+    if args.profile:
+        profile = _load_profile(args.profile)
+    elif gw is not None:
+        profile = _load_profile(gw.profile)
+    elif args.tier:
+        profile = _profile_for(args.tier, None)
+    else:
+        profile = _last_profile()
+    if args.tier:
+        _run_guarded(lambda: profile.tier(args.tier))
+    gc = gateway_clients(profile, gw)
+    if args.format == "litellm" and args.tier:
+        gc.litellm = [e for e in gc.litellm if e["model_name"] == gc.models[args.tier]]
+    sys.stdout.write(gc.render(args.format))
+    return 0
+
+
+def _last_profile():
+    from tierdeck.core.settings import Settings  # noqa: PLC0415
+
+    last = Settings.load().last_profile
+    if not last:
+        raise CliError("which profile? use --profile NAME (tierdeck profiles lists them)")
+    return _load_profile(last)
+
+
+def _env_direct(args) -> int:
     from tierdeck.core.clients import client_settings  # noqa: PLC0415
     from tierdeck.core.servers.registry import Registry  # noqa: PLC0415
 
+    if not args.tier:
+        raise CliError("--direct needs a tier: tierdeck env TIER --direct")
+    if args.format == "openai":
+        raise CliError("--format openai is for the gateway (llama-server's own /v1 works too: "
+                       "use its base URL from --format json)")
     entries = [e for e in Registry().read().values() if e.tier == args.tier
                and (args.profile is None or e.profile == args.profile)]
     profile = _profile_for(args.tier, args.profile)

@@ -21,6 +21,7 @@ class Settings:
     close_to_tray: bool = True
     sample_interval_s: float = 1.0
     last_profile: str | None = None
+    gateway_keep_running: bool = False  # quitting the window leaves the gateway up
     extra: dict = field(default_factory=dict)  # keys written by newer versions, kept as-is
 
     @classmethod

@@ -53,3 +53,65 @@ def test_formats_round_trip():
     assert json.loads(cs.render("json"))["env"] == cs.env
     assert "model: anthropic/local-sonnet" in cs.render("litellm")
     assert shlex.split(cs.render("shell").splitlines()[-1])[0] == "export"
+
+
+# ---- through the gateway ----------------------------------------------------------------
+def gateway_record(**kw):
+    from tierdeck.core.gateway.control import GatewayRecord
+
+    d = dict(pid=1, create_time=0.0, host="127.0.0.1", port=4100, profile="demo",
+             url="http://127.0.0.1:4100", token_required=False, started_at=0.0)
+    d.update(kw)
+    return GatewayRecord(**d)
+
+
+def test_gateway_gives_one_base_url_for_every_slot():
+    from tierdeck.core.clients import gateway_clients
+
+    prof = load_profile("rtx3090ti-qwen3.6-35b-a3b")
+    gc = gateway_clients(prof, gateway_record(profile=prof.name))
+    assert gc.env == {
+        "ANTHROPIC_BASE_URL": "http://127.0.0.1:4100",
+        "ANTHROPIC_AUTH_TOKEN": "none",
+        "ANTHROPIC_DEFAULT_HAIKU_MODEL": "local-haiku",
+        "CLAUDE_CODE_SUBAGENT_MODEL": "local-haiku",
+        "ANTHROPIC_DEFAULT_SONNET_MODEL": "local-sonnet",
+        "ANTHROPIC_DEFAULT_OPUS_MODEL": "claude-opus-4-7",  # the gateway proxies it
+    }
+    assert gc.openai_base_url == "http://127.0.0.1:4100/v1"
+    assert {e["model_name"]: e["litellm_params"]["api_base"] for e in gc.litellm} == {
+        "local-haiku": "http://127.0.0.1:4100", "local-sonnet": "http://127.0.0.1:4100",
+        "claude-opus-4-7": "http://127.0.0.1:4100"}
+    assert gc.notes == []
+    out = subprocess.run(["bash", "-c", gc.render("openai") + 'echo "$OPENAI_BASE_URL"'],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "http://127.0.0.1:4100/v1"
+
+
+def test_gateway_not_running_or_other_profile_says_so():
+    from tierdeck.core.clients import GATEWAY_URL, gateway_clients
+
+    prof = load_profile("demo")
+    gc = gateway_clients(prof)
+    assert gc.url == GATEWAY_URL and not gc.running
+    assert any("tierdeck gateway demo" in n for n in gc.notes)
+    gc = gateway_clients(prof, gateway_record(profile="other"))
+    assert any("serves profile other" in n for n in gc.notes)
+
+
+def test_gateway_token_is_referenced_never_printed():
+    """A token-protected gateway: every format names the variable holding the token."""
+    from tierdeck.core.clients import GATEWAY_TOKEN_ENV, gateway_clients
+
+    prof = load_profile("demo")
+    gc = gateway_clients(prof, gateway_record(host="0.0.0.0", url="http://192.168.7.2:4100",
+                                              token_required=True))
+    script = gc.render("shell") + gc.render("openai") + \
+        'echo "$ANTHROPIC_AUTH_TOKEN|$OPENAI_API_KEY"'
+    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True,
+                         env={"PATH": "/usr/bin:/bin", GATEWAY_TOKEN_ENV: "s3cret"}).stdout
+    assert out.strip() == "s3cret|s3cret"
+    assert f"ANTHROPIC_AUTH_TOKEN=${{{GATEWAY_TOKEN_ENV}}}" in gc.render("dotenv")
+    assert json.loads(gc.render("json"))["env"]["ANTHROPIC_AUTH_TOKEN"] == f"${{{GATEWAY_TOKEN_ENV}}}"
+    assert f"api_key: os.environ/{GATEWAY_TOKEN_ENV}" in gc.render("litellm")
+    assert any(GATEWAY_TOKEN_ENV in n for n in gc.notes)

@@ -27,6 +27,7 @@ from tierdeck.core.profiles.schema import (
     SLOTS,
     SPLIT_MODES,
     Group,
+    Price,
     Profile,
     RpcHost,
     Tier,
@@ -159,6 +160,27 @@ def _tensor_split(v: Any) -> list[float]:
     if not out or sum(out) <= 0:
         raise _Bad("needs at least one positive proportion")
     return out
+PRICE_KEYS = ("input", "output", "cache_read")
+
+
+def _price(v: Any) -> Price:
+    """`price: {input: 1.0, output: 5.0}`: USD per million tokens (cache_read optional)."""
+    if not isinstance(v, dict):
+        raise _Bad(f"expected a mapping like {{input: 1.0, output: 5.0}} (USD per million "
+                   f"tokens), got {_kind(v)}")
+    unknown = [str(k) for k in v if k not in PRICE_KEYS]
+    if unknown:
+        raise _Bad(f"unknown key {unknown[0]!r} (known: {', '.join(PRICE_KEYS)})")
+    missing = [k for k in ("input", "output") if k not in v]
+    if missing:
+        raise _Bad(f"missing {missing[0]}: give both input and output (USD per million tokens)")
+    vals = {}
+    for k, x in v.items():
+        try:
+            vals[str(k)] = _float_pos(x)
+        except _Bad:
+            raise _Bad(f"{k}: expected a number >= 0 (USD per million tokens), got {x!r}") from None
+    return Price(vals["input"], vals["output"], vals.get("cache_read"))
 
 
 def _kind(v: Any) -> str:
@@ -211,6 +233,7 @@ LOCAL_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "main_gpu": ("main_gpu", _int(0)),
     "devices": ("devices", _str_list),
     "use_rpc": ("use_rpc", _bool),
+    "price": ("price", _price),
 }
 REMOTE_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "kind": LOCAL_KEYS["kind"],

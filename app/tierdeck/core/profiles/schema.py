@@ -29,6 +29,15 @@ class Where:
         return f"{self.file}:{self.line}" if self.line else str(self.file)
 
 
+@dataclass(frozen=True)
+class Price:
+    """USD per million tokens of the cloud model a tier stands in for (its `price:` key)."""
+
+    input: float
+    output: float
+    cache_read: float | None = None  # None: a tenth of input, Anthropic's cache-read rate
+
+
 @dataclass
 class Tier:
     name: str
@@ -69,6 +78,7 @@ class Tier:
     use_rpc: bool = True  # use the profile's rpc: hosts
     rpc: list[str] = field(default_factory=list)  # host:port of rpc-server processes (from the profile)
     rpc_hosts: list[RpcHost] = field(default_factory=list)  # the same hosts with what each offers
+    price: Price | None = None  # None: the default of its slot/family (core.gateway.prices)
     # remote tiers
     base_url: str | None = None
     api_key_env: str | None = None

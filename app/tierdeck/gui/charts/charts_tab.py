@@ -1,5 +1,6 @@
 """The Charts tab: hosts the ChartsWidget on the metrics bridge's store; the supervisor's
-state changes become markers on its time axis."""
+state changes become markers on its time axis. While a gateway runs, its per-tier requests/s
+and tokens/s (GatewayCharts) sit below."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from tierdeck.gui.bridges.clock import UiClock
 from tierdeck.gui.bridges.metrics_bridge import MetricsBridge
+from tierdeck.gui.charts.gateway_charts import GatewayCharts
 from tierdeck.gui.charts.widget import ChartsWidget
 
 
@@ -19,4 +21,6 @@ class ChartsTab(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         self.charts = ChartsWidget(metrics.store, clock=clock)
         metrics.bridge.event.connect(self.charts.add_event)
-        lay.addWidget(self.charts)
+        self.gateway = GatewayCharts(clock=clock)
+        lay.addWidget(self.charts, 3)
+        lay.addWidget(self.gateway, 1)

@@ -32,6 +32,8 @@ from tierdeck.gui.bridges.supervisor_bridge import SupervisorBridge
 from tierdeck.gui.bridges.tasks import TaskRunner
 from tierdeck.gui.charts.charts_tab import ChartsTab
 from tierdeck.gui.plan.plan_view import PlanView
+from tierdeck.gui.shell.gateway_model import card_notes
+from tierdeck.gui.shell.gateway_strip import GatewayStrip
 from tierdeck.gui.shell.icon import app_icon
 from tierdeck.gui.shell.settings_dialog import SettingsDialog, theme_of
 from tierdeck.gui.shell.shortcuts import install_shortcuts
@@ -46,6 +48,7 @@ from tierdeck.gui.views.bench_view import BenchView
 from tierdeck.gui.views.clients_view import ClientsView
 from tierdeck.gui.views.log_view import LogView
 from tierdeck.gui.views.try_it import TryItView
+from tierdeck.gui.views.usage_view import UsageView
 
 if TYPE_CHECKING:
     from tierdeck.core.servers.supervisor import Supervisor
@@ -98,6 +101,7 @@ class MainWindow(QMainWindow):
         self.log_view = LogView(self.runner, clock=self.clock)
         self.clients = ClientsView()
         self.bench = BenchView(self.runner)
+        self.usage = UsageView(self.runner, clock=self.clock)
         self.bench.bandwidth_for = self.plan.bandwidth_tps
         self.try_it = TryItView(self.runner)
         self.tabs.addTab(self.plan, "Plan")
@@ -106,6 +110,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.log_view, "Log")
         self.tabs.addTab(self.clients, "Clients")
         self.tabs.addTab(self.bench, "Benchmark")
+        self.tabs.addTab(self.usage, "Usage")
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
@@ -113,7 +118,14 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([430, 850])
-        self.setCentralWidget(self.splitter)
+        self.gateway = GatewayStrip(keep_running=self.settings.gateway_keep_running)
+        central = QWidget()
+        cv = QVBoxLayout(central)
+        cv.setContentsMargins(0, 0, 0, 0)
+        cv.setSpacing(0)
+        cv.addWidget(self.gateway)
+        cv.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
 
         # ---- toolbar ----
         tb = QToolBar("Main")
@@ -145,6 +157,9 @@ class MainWindow(QMainWindow):
         self.bridge.event.connect(self._supervisor_event)
         self.metrics.sampled.connect(lambda _s: self._refresh_cards())
         self.runner.busy_changed.connect(self._busy_changed)
+        self.gateway.snapshot.connect(self._gateway_snapshot)
+        self.gateway.keep_running_changed.connect(self._keep_gateway_changed)
+        self.gateway.message.connect(self.statusBar().showMessage)
 
         # ---- user actions ----
         self.picker.picked.connect(self._profile_picked)
@@ -165,6 +180,7 @@ class MainWindow(QMainWindow):
             self.tray = None
         self._restore_window()
         self.monitor.start()
+        self.gateway.start_watching()
         if start_sampler:
             self.metrics.start()
         self.picker.reload(select=profile or self.settings.last_profile)
@@ -194,6 +210,8 @@ class MainWindow(QMainWindow):
         self.bench.set_profile(profile)
         self.try_it.set_profile(profile)
         self.try_it.set_statuses(self.statuses_of_profile())
+        self.usage.set_profile(profile)
+        self.gateway.set_profile(profile)
         if self.tiers.current:
             self._tier_selected(self.tiers.current)
         self._refresh_cards()
@@ -273,8 +291,9 @@ class MainWindow(QMainWindow):
             return
         speeds = self.metrics.speeds()
         planned = self.plan.planned_bytes()
-        self.tiers.refresh(self.statuses_of_profile(), speeds, planned, set(self.bridge.busy),
-                           self.op_errors)
+        statuses = self.statuses_of_profile()
+        self.tiers.refresh(statuses, speeds, planned, set(self.bridge.busy), self.op_errors,
+                           card_notes(statuses, self.gateway.latest))
 
     def _op_started(self, op: str, tier: str) -> None:
         self.op_errors.pop(tier, None)
@@ -294,6 +313,15 @@ class MainWindow(QMainWindow):
     def _supervisor_event(self, ev: StateChanged | LogLine | Step) -> None:
         if isinstance(ev, Step) and ev.message:  # a step of up/switch/down
             self.statusBar().showMessage(ev.message, 8000)
+
+    def _gateway_snapshot(self, snap) -> None:
+        self.clients.set_gateway(snap.record)
+        self.charts.gateway.add_snapshot(snap)
+        self._refresh_cards()
+
+    def _keep_gateway_changed(self, keep: bool) -> None:
+        self.settings.gateway_keep_running = keep
+        self._save_settings()
 
     def _busy_changed(self, n: int) -> None:
         ops = [f"{t.name}" for t in self.runner.active if not t.name.startswith(("status", "tail", "detect", "list"))]
@@ -414,6 +442,7 @@ class MainWindow(QMainWindow):
         """Stop timers and threads; servers are left as they are (the caller decided)."""
         self.save_window()
         self.clock.stop()
+        self.gateway.shutdown(stop_gateway=not self.settings.gateway_keep_running)
         self.monitor.stop()
         self.metrics.stop()
         self.log_view.stop()

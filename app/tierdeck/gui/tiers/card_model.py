@@ -53,6 +53,7 @@ class CardModel:
     can_stop: bool
     is_remote: bool
     plan_note: str = ""  # "planned 1.2 GiB of 22 GiB on nvidia:0 ...", "does not fit: ..."
+    gateway: str = ""  # the engine it shares, its requests in flight (gui.gateway_model)
 
 
 def state_text(status: ServerStatus | None) -> tuple[str, str, int | None]:
@@ -82,6 +83,7 @@ def card_model(
     tokens_per_s: float | None = None,
     other_running: bool = False,  # a swap partner runs: starting this one stops it
     error: str | None = None,
+    gateway_note: str = "",
 ) -> CardModel:
     """error: why the last start/stop the user asked for failed before any server ran."""
     state, text, pct = state_text(status)
@@ -134,4 +136,5 @@ def card_model(
         can_stop=lifecycle.active(state) and not is_remote,
         is_remote=is_remote,
         plan_note=plan_note,
+        gateway=gateway_note,
     )

@@ -49,8 +49,12 @@ class TierCard(QFrame):
 
         self.details = QLabel()
         self.memory = QLabel()
+        self.gateway = QLabel()  # shared engine, requests in flight; hidden when nothing to say
+        self.gateway.setWordWrap(True)
+        self.gateway.hide()
         lay.addWidget(self.details)
         lay.addWidget(self.memory)
+        lay.addWidget(self.gateway)
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
@@ -82,6 +86,8 @@ class TierCard(QFrame):
         self.details.setText(m.details)
         self.memory.setText(m.memory)
         self.memory.setToolTip(m.plan_note)
+        self.gateway.setText(m.gateway)
+        self.gateway.setVisible(bool(m.gateway))
         self.state.setText(m.state_text)
         self.state.setToolTip(m.state_text)
         color = STATE_COLORS.get(m.state, STATE_COLORS["stopped"])

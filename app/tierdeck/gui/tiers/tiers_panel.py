@@ -72,7 +72,9 @@ class TiersPanel(QGroupBox):
         planned: dict[str, int | None],
         busy: set[str],
         errors: dict[str, str] | None = None,
+        gateway_notes: dict[str, str] | None = None,
     ) -> None:
+        """gateway_notes: tier -> its engine sharing / in-flight line (gui.gateway_model)."""
         running = {n for n, s in statuses.items() if s.state in RUNNING_STATES}
         for name, card in self.cards.items():
             tier = self.tiers[name]
@@ -83,5 +85,6 @@ class TiersPanel(QGroupBox):
                 tokens_per_s=speeds.get(name),
                 other_running=bool(running & set(self.partners.get(name, []))),
                 error=(errors or {}).get(name),
+                gateway_note=(gateway_notes or {}).get(name, ""),
             )
             card.show_model(m, busy=name in busy)

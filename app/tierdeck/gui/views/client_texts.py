@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
-from tierdeck.core.clients import client_settings, litellm_yaml, profile_client_settings
+from typing import Any
+
+from tierdeck.core.clients import client_settings, gateway_clients
 from tierdeck.core.profiles import Profile
 from tierdeck.core.servers import lifecycle
 from tierdeck.core.servers.events import ServerStatus
 
 
-def client_texts(profile: Profile, tier: str, statuses: dict[str, ServerStatus]) -> tuple[dict[str, str], str]:
-    """({"env", "dotenv", "litellm", "litellm_all"} -> text, one-line hint) for a tier."""
+def client_texts(profile: Profile, tier: str, statuses: dict[str, ServerStatus],
+                 gateway: Any = None) -> tuple[dict[str, str], str]:
+    """({"env", "openai", "litellm", "direct"} -> text, one-line hint) for a tier.
+
+    gateway: the running gateway's record (core.gateway.control), None when it is off.
+    """
     if tier not in profile.tiers:
         return {}, ""
     live = {n: s for n, s in statuses.items() if lifecycle.live(s.state)}
-    cs = client_settings(profile.tiers[tier], profile, live.get(tier))
-    everything = profile_client_settings(profile, list(live.values()))
+    gc = gateway_clients(profile, gateway)
+    direct = client_settings(profile.tiers[tier], profile, live.get(tier))
     texts = {
-        "env": cs.render("shell"),
-        "dotenv": cs.render("dotenv"),
-        "litellm": cs.render("litellm"),
-        "litellm_all": litellm_yaml([c.litellm for c in everything]),
+        "env": gc.render("shell"),
+        "openai": gc.render("openai"),
+        "litellm": gc.render("litellm"),
+        "direct": direct.render("shell"),
     }
-    hint = f"{cs.model} at {cs.base_url}" + ("" if tier in live or profile.tiers[tier].is_remote
-                                            else " (not running)")
+    hint = f"{tier} is model {gc.models[tier]} at the gateway {gc.url}" + (
+        "" if gc.running else " (not running)")
+    if not profile.tiers[tier].is_remote:
+        hint += f"; directly: {direct.base_url}" + ("" if tier in live else " (not running)")
     return texts, hint

@@ -1,4 +1,4 @@
-"""Client settings per tier: the Claude Code / Agent SDK env block and the LiteLLM entry."""
+"""Client settings: the gateway's Claude Code / OpenAI / LiteLLM settings, and a tier's own URL."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ class ClientsView(QWidget):
         self.profile: Profile | None = None
         self.tier: str | None = None
         self.statuses: dict[str, ServerStatus] = {}
+        self.gateway = None  # the running gateway's record (core.gateway.control), or None
         self.texts: dict[str, str] = {}
         lay = QVBoxLayout(self)
         self.title = QLabel("Select a tier")
@@ -39,9 +40,11 @@ class ClientsView(QWidget):
         mono.setStyleHint(QFont.StyleHint.Monospace)
         self.views: dict[str, QPlainTextEdit] = {}
         self.buttons: dict[str, QPushButton] = {}
-        for key, label in (("env", "Claude Code / Agent SDK environment (shell)"),
-                           ("litellm", "LiteLLM model_list entry for this tier"),
-                           ("litellm_all", "LiteLLM model_list for every tier of the profile")):
+        for key, label in (("env", "Claude Code / Agent SDK environment, every tier through "
+                                   "the gateway (shell)"),
+                           ("openai", "OpenAI SDK clients through the gateway (base_url + /v1)"),
+                           ("litellm", "LiteLLM model_list: every tier, at the gateway"),
+                           ("direct", "Direct to this tier's own server, without the gateway")):
             row = QHBoxLayout()
             row.addWidget(QLabel(label), 1)
             b = QPushButton("Copy")
@@ -63,6 +66,11 @@ class ClientsView(QWidget):
         self.statuses = statuses
         self._render()
 
+    def set_gateway(self, record) -> None:
+        if record != self.gateway:
+            self.gateway = record
+            self._render()
+
     def select_tier(self, name: str) -> None:
         self.tier = name
         self._render()
@@ -73,7 +81,7 @@ class ClientsView(QWidget):
         from tierdeck.gui.views.client_texts import client_texts  # noqa: PLC0415
 
         self.title.setText(f"Client settings — {self.tier}")
-        texts, hint = client_texts(self.profile, self.tier, self.statuses)
+        texts, hint = client_texts(self.profile, self.tier, self.statuses, self.gateway)
         self.hint.setText(hint)
         for key, view in self.views.items():
             t = texts.get(key, "")

@@ -1,0 +1,1 @@
+"""The tier gateway: one local endpoint for every tier of a profile."""
