@@ -168,6 +168,8 @@ def build_command(
         argv += ["-c", str(ctx * tier.parallel)]
     if f.has("--jinja"):
         argv.append("--jinja")
+    if tier.chat_template_file:
+        argv += ["--chat-template-file", tier.chat_template_file]
     if tier.thinking is not None:
         if f.reasoning:
             argv += ["--reasoning", "on" if tier.thinking else "off"]
