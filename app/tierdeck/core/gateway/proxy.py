@@ -9,6 +9,7 @@ event instead of a status code.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 
@@ -104,6 +105,9 @@ async def forward(client: httpx.AsyncClient, out: Out, api: str, url: str, body:
                 res.ttft_ms = (time.perf_counter() - t0) * 1000
             tap.feed(chunk)
             await out.chunk(chunk)
+            # A write does not yield; upstream chunks may be buffered: let the loop run so a
+            # client that left is noticed (and this request cancelled) before the next one.
+            await asyncio.sleep(0)
         res.usage = tap.usage()
         await out.end()
         return res

@@ -476,7 +476,7 @@ class _Builder:
                 elif mode == "swap":
                     in_swap[m] = i
             default = g.get("default")
-            if default is not None and default not in members:
+            if default is not None and default not in members and default not in prof.tiers:
                 self.bad(g, "default", f"{dotted}.default", f"{default!r} is not a member")
             out.append(Group(mode=mode, tiers=members, name=str(g.get("name", "")), default=default))
         for _, g, members in shared:
@@ -522,6 +522,10 @@ class _Builder:
                 continue
             engines = [prof.engine_of(t) for t in g.tiers]
             node = raw[i] if isinstance(raw[i], CommentedMap) else raw
+            if g.default is not None and g.default not in g.tiers \
+                    and prof.engine_of(g.default) not in engines:
+                self.bad(node, "default", f"groups[{i}].default",
+                         f"{g.default!r} is not a member (nor shares an engine with one)")
             for e in dict.fromkeys(engines):
                 if e in prof.engines and engines.count(e) > 1:
                     self.bad(node, "tiers", f"groups[{i}].tiers",
