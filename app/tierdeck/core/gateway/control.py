@@ -92,7 +92,8 @@ def start_detached(profile_name: str, host: str = "127.0.0.1", port: int = 4000,
     /health answers. Raises RuntimeError with the log's last lines if it does not."""
     cur = read_gateway()
     if cur is not None:
-        if cur.profile == profile_name and cur.port == port and cur.host == host:
+        if cur.port == port and cur.host == host and cur.profile in (
+                profile_name, _profile_name(profile_name)):
             return cur
         raise RuntimeError(f"a gateway already runs for {cur.profile} on {cur.url} "
                            f"(pid {cur.pid}): stop it first")
@@ -119,6 +120,15 @@ def start_detached(profile_name: str, host: str = "127.0.0.1", port: int = 4000,
     with contextlib.suppress(OSError):
         p.terminate()
     raise RuntimeError(f"the gateway did not answer within {timeout:g} s: " + _tail(log_path))
+
+
+def _profile_name(name_or_path: str) -> str:
+    from tierdeck.core.profiles import ProfileError, load_profile  # noqa: PLC0415
+
+    try:
+        return load_profile(name_or_path).name
+    except ProfileError:
+        return name_or_path
 
 
 def stop_gateway(timeout: float = 5.0) -> bool:

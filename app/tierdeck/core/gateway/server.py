@@ -81,7 +81,8 @@ class GatewayServer:
                                **gateway_kw)
         cfg = uvicorn.Config(self.gateway, log_level="warning", access_log=False,
                              lifespan="on", timeout_graceful_shutdown=5, server_header=False,
-                             date_header=False)
+                             date_header=False, interface="asgi3",
+                             proxy_headers=False)  # no X-Forwarded-* rewriting: local hop
         self.server = uvicorn.Server(cfg)
         self._thread: threading.Thread | None = None
 
