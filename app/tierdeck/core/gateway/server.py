@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
+import signal
 import socket
 import threading
 import time
@@ -55,6 +56,16 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _Server(uvicorn.Server):
+    def handle_exit(self, sig: int, frame) -> None:
+        """Stop gracefully, then return normally: uvicorn would re-raise the signal after
+        shutdown, killing the process (SIGTERM) before the record and ledger are closed."""
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True  # a second Ctrl-C: do not wait for open streams
+        else:
+            self.should_exit = True
+
+
 class GatewayServer:
     def __init__(self, profile: Profile, host: str = "127.0.0.1", port: int = 4000,
                  token: str | None = None, supervisor=None, ledger=None,
@@ -83,7 +94,7 @@ class GatewayServer:
                              lifespan="on", timeout_graceful_shutdown=5, server_header=False,
                              date_header=False, interface="asgi3",
                              proxy_headers=False)  # no X-Forwarded-* rewriting: local hop
-        self.server = uvicorn.Server(cfg)
+        self.server = _Server(cfg)
         self._thread: threading.Thread | None = None
 
     def _record(self) -> None:
