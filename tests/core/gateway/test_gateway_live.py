@@ -114,7 +114,7 @@ LONG = {"max_tokens": 400, "ignore_eos": True, "stream": True, "temperature": 0}
 
 def test_tier_concurrency_two_in_flight_third_waits(tmp_path, tiny_model, gateway):
     prof = shared_profile(tmp_path, tiny_model, scratch=False,
-                          haiku={"ctx_per_slot": 4096})
+                          haiku={"ctx_per_slot": 16384})  # the pool fits all three
     srv = gateway(prof)
     assert post(srv.url, "/v1/messages", {"model": "haiku", "max_tokens": 1,
                                           "messages": MSG}).status_code == 200
@@ -150,13 +150,13 @@ def test_tier_concurrency_two_in_flight_third_waits(tmp_path, tiny_model, gatewa
 
 
 def test_small_pool_queues_long_requests_and_none_fail(tmp_path, tiny_model, gateway):
-    # pool = 3 slots x 256 = 768 tokens; each request may grow to ~330 tokens
+    # one pool of 512 tokens for 3 slots; each request may grow to ~330 tokens
     prof = shared_profile(tmp_path, tiny_model, scratch=False,
-                          haiku={"ctx_per_slot": 256}, sonnet={"ctx_per_slot": 256})
+                          haiku={"ctx_per_slot": 512}, sonnet={"ctx_per_slot": 512})
     srv = gateway(prof)
     assert post(srv.url, "/v1/messages", {"model": "haiku", "max_tokens": 1,
                                           "messages": MSG}).status_code == 200
-    assert srv.gateway.gates["haiku+sonnet"].pool == 768
+    assert srv.gateway.gates["haiku+sonnet"].pool == 512
     peak = {"queued": 0}
 
     async def run():

@@ -56,7 +56,11 @@ def test_engine_command_line(tmp_path):
     feats = Features(frozenset({"--jinja", "--reasoning", "--reasoning-budget"}))
     argv = build_command(p.tier("haiku+sonnet"), Path("llama-server"), 9100, feats).argv
     assert argv[argv.index("-np") + 1] == "3" and "-kvu" in argv
-    assert argv[argv.index("-c") + 1] == str(3 * 8192)
+    assert argv[argv.index("-c") + 1] == "8192"  # one pool any slot may fill, not 3 x 8192
+    p2 = parse(SHARED.replace("{mode: shared, tiers: [haiku, sonnet]}",
+                              "{mode: shared, tiers: [haiku, sonnet], ctx_pool: 16K}"), tmp_path)
+    argv = build_command(p2.tier("haiku+sonnet"), Path("llama-server"), 9100, feats).argv
+    assert argv[argv.index("-c") + 1] == "16384"
     assert "--reasoning" not in argv and "--reasoning-budget" not in argv
     assert argv[argv.index("--alias") + 1] == "local-haiku,local-sonnet"
 

@@ -72,7 +72,10 @@ class Gateway:
     async def startup(self) -> None:
         self.http = httpx.AsyncClient(
             timeout=httpx.Timeout(None, connect=10.0), trust_env=False,
-            limits=httpx.Limits(max_connections=512, max_keepalive_connections=64))
+            # llama-server (cpp-httplib) drops idle keep-alive connections after 5 s: expire
+            # ours sooner, or a request may go out on a socket the server is closing.
+            limits=httpx.Limits(max_connections=512, max_keepalive_connections=64,
+                                keepalive_expiry=2.0))
         self.engines = EngineSet(self.profile, self.sup, self.drain_timeout_s,
                                  busy=lambda e: self.gates[e].busy() if e in self.gates else 0)
         self.engines.on_change.append(self._engine_changed)

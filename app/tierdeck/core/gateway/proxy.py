@@ -82,7 +82,12 @@ async def forward(client: httpx.AsyncClient, out: Out, api: str, url: str, body:
     """POST body to url; pass the answer on. Cancelling this closes the upstream request
     (llama-server then stops generating and frees the slot)."""
     req = client.build_request("POST", url, content=body, headers=headers)
-    resp = await client.send(req, stream=True)
+    try:
+        resp = await client.send(req, stream=True)
+    except httpx.RemoteProtocolError:
+        # The server closed a pooled connection as we reused it: it never saw the request.
+        req = client.build_request("POST", url, content=body, headers=headers)
+        resp = await client.send(req, stream=True)
     res = Result(status=resp.status_code)
     try:
         if not stream or resp.status_code != 200:

@@ -2,8 +2,9 @@
 
 A `shared` group turns its member tiers into one synthetic Tier, the engine, named after
 its members ("haiku+sonnet"; '+' cannot appear in a tier name). Its startup settings cover
-every member: slots = the sum of their `parallel`, context per slot = the largest, one
-unified KV pool, one cache type (the most precise asked for). Thinking, budgets, max_tokens
+every member: slots = the sum of their `parallel`, context per slot = the largest, as one
+unified KV pool every slot may fill (the group's `ctx_pool` makes it larger), one cache
+type (the most precise asked for). The gateway's admission keeps the pool from overflowing. Thinking, budgets, max_tokens
 and sampling stay per tier: the gateway applies them per request.
 
 The supervisor needs no change: the engine is a Tier, `Profile.tier(engine)` returns it,
@@ -37,8 +38,11 @@ def _best_cache(types: list[str]) -> str:
     return min(types, key=lambda t: CACHE_PRECISION.index(t) if t in CACHE_PRECISION else 99)
 
 
-def build_engine(members: list[Tier], where: Where | None = None) -> tuple[Tier, list[str]]:
-    """The engine Tier for a shared group's members, and warnings about settings that differ."""
+def build_engine(members: list[Tier], where: Where | None = None,
+                 ctx_pool: int | None = None) -> tuple[Tier, list[str]]:
+    """The engine Tier for a shared group's members, and warnings about settings that differ.
+    Its KV pool (-c with -kvu) is ctx_pool, else the largest member context: any one request
+    may use that much; the gateway admits concurrent ones while their sum fits."""
     first = members[0]
     warnings: list[str] = []
     for key in STARTUP_KEYS:
@@ -58,7 +62,7 @@ def build_engine(members: list[Tier], where: Where | None = None) -> tuple[Tier,
         thinking=None,  # per request (chat_template_kwargs), never a server flag
         reasoning_budget=None,
         parallel=sum(m.parallel for m in members),
-        ctx_per_slot=None if any(c is None for c in ctxs) else max(ctxs),  # type: ignore[type-var]
+        ctx_per_slot=ctx_pool or (None if any(c is None for c in ctxs) else max(ctxs)),  # type: ignore[type-var]
         kv_unified=True,
         cache_type_k=_best_cache([m.cache_type_k for m in members]),
         cache_type_v=_best_cache([m.cache_type_v for m in members]),

@@ -218,7 +218,7 @@ REMOTE_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
 }
 TOP_KEYS = ("name", "description", "machine", "models", "defaults", "tiers", "groups",
             "model_map")
-GROUP_KEYS = ("name", "mode", "tiers", "default")
+GROUP_KEYS = ("name", "mode", "tiers", "default", "ctx_pool")
 
 
 def _yaml() -> YAML:
@@ -444,7 +444,7 @@ class _Builder:
             return out
         in_swap: dict[str, int] = {}
         in_shared: dict[str, int] = {}
-        shared: list[tuple[int, CommentedMap, list[str]]] = []
+        shared: list[tuple[CommentedMap, list[str], int | None]] = []
         for i, g in enumerate(raw):
             dotted = f"groups[{i}]"
             if not isinstance(g, CommentedMap):
@@ -461,10 +461,16 @@ class _Builder:
                 self.bad(g, key if key in g else None, f"{dotted}.{key}", str(e))
                 continue
             if mode == "shared":
-                ok = self.shared_members(g, dotted, members, prof, in_shared, i)
-                if ok:
-                    shared.append((i, g, members))
-                out.append(Group(mode=mode, tiers=members, name=str(g.get("name", ""))))
+                pool = None
+                if "ctx_pool" in g:
+                    try:
+                        pool = _ctx(g["ctx_pool"])
+                    except _Bad as e:
+                        self.bad(g, "ctx_pool", f"{dotted}.ctx_pool", str(e))
+                if self.shared_members(g, dotted, members, prof, in_shared, i):
+                    shared.append((g, members, pool))
+                out.append(Group(mode=mode, tiers=members, name=str(g.get("name", "")),
+                                 ctx_pool=pool))
                 continue
             for m in members:
                 if m not in prof.tiers:
@@ -475,15 +481,17 @@ class _Builder:
                     self.bad(g, "tiers", f"{dotted}.tiers", f"{m!r} is already in swap group {in_swap[m]}")
                 elif mode == "swap":
                     in_swap[m] = i
+            if "ctx_pool" in g:
+                self.bad(g, "ctx_pool", f"{dotted}.ctx_pool", "only a shared group has a pool")
             default = g.get("default")
             if default is not None and default not in members and default not in prof.tiers:
                 self.bad(g, "default", f"{dotted}.default", f"{default!r} is not a member")
             out.append(Group(mode=mode, tiers=members, name=str(g.get("name", "")), default=default))
-        for _, g, members in shared:
+        for g, members, pool in shared:
             from tierdeck.core.profiles.engines import build_engine  # noqa: PLC0415
 
             engine, warnings = build_engine([prof.tiers[m] for m in members],
-                                            Where(self.path, _node_line(g)))
+                                            Where(self.path, _node_line(g)), ctx_pool=pool)
             prof.engines[engine.name] = engine
             prof.warnings += warnings
         self.check_swap_engines(out, prof, raw)

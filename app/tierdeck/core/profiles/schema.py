@@ -82,8 +82,11 @@ class Tier:
 
     @property
     def ctx_total(self) -> int | None:
-        """What `-c` gets: llama-server splits -c across the -np slots."""
-        return None if self.ctx_per_slot is None else self.ctx_per_slot * self.parallel
+        """What `-c` gets: llama-server splits -c across the -np slots; a unified pool is
+        shared by all of them (every slot may fill it)."""
+        if self.ctx_per_slot is None:
+            return None
+        return self.ctx_per_slot if self.kv_unified else self.ctx_per_slot * self.parallel
 
 
 @dataclass
@@ -94,6 +97,7 @@ class Group:
     tiers: list[str]
     name: str = ""
     default: str | None = None  # the member `up PROFILE` starts when no tier is named
+    ctx_pool: int | None = None  # shared: the engine's unified KV pool (default: largest ctx)
 
 
 @dataclass
