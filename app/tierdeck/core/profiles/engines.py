@@ -93,3 +93,18 @@ def resolve_engines(profile: Profile, names: list[str] | None) -> list[str] | No
         if e not in out:
             out.append(e)
     return out
+
+
+def per_tier(by_engine: dict) -> dict:
+    """A dict keyed by server (engine) name re-keyed by tier: each member of a shared engine
+    gets the engine's value (its status, its tokens/s). Plain tier keys stay as they are."""
+    out = {}
+    for name, v in by_engine.items():
+        for m in members_of(name):
+            out[m] = v
+    return out
+
+
+def partner_tiers(profile: Profile, tier: str) -> list[str]:
+    """The tiers a tier swaps with, by tier name (members of a partner engine each)."""
+    return [m for e in profile.swap_partners(tier) for m in members_of(e)]
