@@ -22,6 +22,7 @@ import asyncio
 import importlib.util
 import json
 import os
+import secrets
 import shutil
 import signal
 import statistics
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
@@ -89,16 +91,27 @@ def chat(model: str, **kw) -> dict:
     return {"model": model, "messages": MSG, "max_tokens": 1, "temperature": 0, **kw}
 
 
-def latency(targets: dict[str, tuple[str, str]], n: int) -> dict[str, list[float]]:
-    """targets: name -> (url, model); interleaved, keep-alive, sequential."""
+@dataclass
+class Target:
+    url: str
+    chat_model: str  # the model name for /v1/chat/completions (and streams)
+    msg_model: str  # for /v1/messages
+    headers: dict = field(default_factory=dict)
+
+
+def latency(targets: dict[str, Target], n: int) -> dict[str, list[float]]:
+    """Sequential keep-alive requests, target after target in each round: drift on a busy
+    machine hits every target alike."""
     out: dict[str, list[float]] = {f"{k}/{api}": [] for k in targets for api in ("chat", "msg")}
-    clients = {k: httpx.Client(timeout=60, trust_env=False) for k in targets}
+    clients = {k: httpx.Client(timeout=60, trust_env=False, headers=t.headers)
+               for k, t in targets.items()}
     try:
         for i in range(n + 5):
-            for k, (url, model) in targets.items():
-                for api, path in (("chat", "/v1/chat/completions"), ("msg", "/v1/messages")):
+            for k, tg in targets.items():
+                for api, path, m in (("chat", "/v1/chat/completions", tg.chat_model),
+                                     ("msg", "/v1/messages", tg.msg_model)):
                     t = time.perf_counter()
-                    r = clients[k].post(url + path, json=chat(model))
+                    r = clients[k].post(tg.url + path, json=chat(m))
                     dt = (time.perf_counter() - t) * 1000
                     if r.status_code != 200:
                         raise RuntimeError(f"{k} {path}: {r.status_code} {r.text[:200]}")
@@ -110,15 +123,16 @@ def latency(targets: dict[str, tuple[str, str]], n: int) -> dict[str, list[float
     return out
 
 
-def ttft(targets: dict[str, tuple[str, str]], n: int) -> dict[str, list[float]]:
+def ttft(targets: dict[str, Target], n: int) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {k: [] for k in targets}
-    clients = {k: httpx.Client(timeout=60, trust_env=False) for k in targets}
+    clients = {k: httpx.Client(timeout=60, trust_env=False, headers=t.headers)
+               for k, t in targets.items()}
     try:
         for i in range(n + 3):
-            for k, (url, model) in targets.items():
+            for k, tg in targets.items():
                 t = time.perf_counter()
-                with clients[k].stream("POST", url + "/v1/chat/completions",
-                                       json=chat(model, max_tokens=4, stream=True)) as r:
+                with clients[k].stream("POST", tg.url + "/v1/chat/completions",
+                                       json=chat(tg.chat_model, max_tokens=4, stream=True)) as r:
                     lines = r.iter_lines()
                     for line in lines:
                         if '"content":"' in line.replace(" ", ""):
@@ -134,14 +148,14 @@ def ttft(targets: dict[str, tuple[str, str]], n: int) -> dict[str, list[float]]:
     return out
 
 
-async def _throughput(url: str, model: str, streams: int, max_tokens: int) -> float:
-    async with httpx.AsyncClient(timeout=300, trust_env=False,
+async def _throughput(tg: Target, streams: int, max_tokens: int) -> float:
+    async with httpx.AsyncClient(timeout=300, trust_env=False, headers=tg.headers,
                                  limits=httpx.Limits(max_connections=streams)) as c:
         async def one() -> int:
             n = 0
-            body = chat(model, max_tokens=max_tokens, stream=True, ignore_eos=True,
+            body = chat(tg.chat_model, max_tokens=max_tokens, stream=True, ignore_eos=True,
                         temperature=0.8)
-            async with c.stream("POST", url + "/v1/chat/completions", json=body) as r:
+            async with c.stream("POST", tg.url + "/v1/chat/completions", json=body) as r:
                 async for line in r.aiter_lines():
                     if line.startswith("data:") and '"content"' in line and "[DONE]" not in line:
                         n += 1
@@ -152,8 +166,14 @@ async def _throughput(url: str, model: str, streams: int, max_tokens: int) -> fl
         return sum(counts) / (time.perf_counter() - t)
 
 
-def throughput(url: str, model: str, streams: int = 16, max_tokens: int = 64) -> float:
-    return asyncio.run(_throughput(url, model, streams, max_tokens))
+def throughput(targets: dict[str, Target], rounds: int, streams: int = 16,
+               max_tokens: int = 64) -> dict[str, list[float]]:
+    """Rounds of 16 concurrent streams, target after target; tokens/s of each round."""
+    out: dict[str, list[float]] = {k: [] for k in targets}
+    for _ in range(rounds):
+        for k, tg in targets.items():
+            out[k].append(asyncio.run(_throughput(tg, streams, max_tokens)))
+    return out
 
 
 def switch_times(gw: str, sup, profile, n: int) -> dict[str, list[float]]:
@@ -194,7 +214,8 @@ def start_gateway(profile: Path, port: int, env: dict) -> subprocess.Popen:
     return p
 
 
-def start_litellm(engine_url: str, port: int, home: Path, env: dict) -> subprocess.Popen | None:
+def start_litellm(engine_url: str, port: int, home: Path, env: dict,
+                  key: str) -> subprocess.Popen | None:
     exe = shutil.which("litellm", path=str(Path(sys.executable).parent))
     if importlib.util.find_spec("litellm") is None or exe is None:
         return None
@@ -208,7 +229,8 @@ def start_litellm(engine_url: str, port: int, home: Path, env: dict) -> subproce
     ]}))
     log = open(home / "litellm.log", "wb")  # noqa: SIM115 - lives as long as the process
     p = subprocess.Popen([exe, "--config", str(cfg), "--port", str(port), "--num_workers", "1"],
-                         env={**env, "LITELLM_LOG": "ERROR"}, stdout=log, stderr=log,
+                         env={**env, "LITELLM_LOG": "ERROR", "LITELLM_MASTER_KEY": key},
+                         stdout=log, stderr=log,
                          start_new_session=True)
     wait_health(f"http://127.0.0.1:{port}/health/liveliness", 180, p)
     return p
@@ -229,6 +251,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=200, help="requests per latency figure")
     ap.add_argument("--switches", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3, help="throughput rounds per target")
     ap.add_argument("--model", type=Path, help="a GGUF (default: SmolLM2-135M, else tiny)")
     ap.add_argument("--no-litellm", action="store_true")
     args = ap.parse_args()
@@ -246,7 +269,12 @@ def main() -> int:
         model = write_tiny_model(home / "tiny.gguf")
     prof_path = write_profile(home, model)
     profile = load_profile_file(prof_path)
-    print(f"model: {model.name}; engine haiku+sonnet: -np 16 -kvu; {os.cpu_count()} CPUs")
+    import uvicorn  # noqa: PLC0415
+
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    print(f"model: {model.name}; engine haiku+sonnet: -np 16 -kvu; {os.cpu_count()} CPUs; "
+          f"gateway on uvicorn {uvicorn.__version__} ({loop} loop, {http} parser)")
     sup = Supervisor()
     gw = lt = None
     try:
@@ -256,38 +284,23 @@ def main() -> int:
         gport = free_port()
         gw = start_gateway(prof_path, gport, env)
         gurl = f"http://127.0.0.1:{gport}"
-        targets = {"direct": (direct, "local-haiku"), "gateway": (gurl, "local-haiku")}
-        lt_url = None
+        targets = {"direct": Target(direct, "local-haiku", "local-haiku"),
+                   "gateway": Target(gurl, "local-haiku", "local-haiku")}
         if args.no_litellm:
             print("LiteLLM: skipped (--no-litellm)")
         else:
             lport = free_port()
-            lt = start_litellm(direct, lport, home, env)
+            lt_key = "sk-bench-" + secrets.token_hex(16)  # the proxy refuses to run keyless
+            lt = start_litellm(direct, lport, home, env, lt_key)
             if lt is None:
                 print("LiteLLM: not installed, skipped (pip install 'tierdeck[bench]')")
             else:
-                lt_url = f"http://127.0.0.1:{lport}"
-
+                targets["litellm"] = Target(f"http://127.0.0.1:{lport}", "lt-openai",
+                                            "lt-anthropic", {"authorization": f"Bearer {lt_key}"})
+        print(f"measuring {', '.join(targets)} ...", file=sys.stderr, flush=True)
         lat = latency(targets, args.n)
         tt = ttft(targets, max(20, args.n // 4))
-        tp = {k: throughput(url, m) for k, (url, m) in targets.items()}
-        if lt_url:
-            lt_lat = {"chat": [], "msg": []}
-            with httpx.Client(timeout=60, trust_env=False) as c:
-                for i in range(args.n // 2 + 5):
-                    for api, path, m in (("chat", "/v1/chat/completions", "lt-openai"),
-                                         ("msg", "/v1/messages", "lt-anthropic")):
-                        t = time.perf_counter()
-                        r = c.post(lt_url + path, json=chat(m),
-                                   headers={"authorization": "Bearer none"})
-                        dt = (time.perf_counter() - t) * 1000
-                        if r.status_code != 200:
-                            raise RuntimeError(f"litellm {path}: {r.status_code} {r.text[:300]}")
-                        if i >= 5:
-                            lt_lat[api].append(dt)
-            lat["litellm/chat"], lat["litellm/msg"] = lt_lat["chat"], lt_lat["msg"]
-            tt["litellm"] = ttft({"litellm": (lt_url, "lt-openai")}, max(20, args.n // 4))["litellm"]
-            tp["litellm"] = throughput(lt_url, "lt-openai")
+        tp = throughput(targets, args.rounds)
         sw = switch_times(gurl, sup, profile, args.switches)
     finally:
         stop(gw)
@@ -310,9 +323,11 @@ def main() -> int:
         add = "" if who == "direct" else \
             f"  added p50 {pct(xs, .5) - pct(tt['direct'], .5):.2f}"
         print(f"{who:10s} p50 {pct(xs, .5):7.2f}  p95 {pct(xs, .95):7.2f}{add}")
-    print("\nthroughput, 16 concurrent streams x 64 tokens, generated tokens/s")
-    for who, v in tp.items():
-        print(f"{who:10s} {v:8.1f}  ({v / tp['direct']:.1%} of direct)")
+    print(f"\nthroughput, 16 concurrent streams x 64 tokens, generated tokens/s, "
+          f"median of {args.rounds} interleaved rounds")
+    for who, xs in tp.items():
+        ratio = statistics.median(x / d for x, d in zip(xs, tp["direct"], strict=True))
+        print(f"{who:10s} {statistics.median(xs):8.1f}  ({ratio:.1%} of direct, round by round)")
     print(f"\ntier switch (request latency incl. any switch), ms, median of {args.switches}")
     for k, xs in sw.items():
         print(f"{k:12s} {statistics.median(xs):9.1f}")

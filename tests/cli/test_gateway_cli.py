@@ -26,7 +26,7 @@ def test_status_json_one_entry_per_tier_same_pid(capsys, tmp_path, tiny_model, c
     assert rows["haiku"]["pid"] == rows["sonnet"]["pid"] and rows["haiku"]["pid"]
     assert rows["haiku"]["engine"] == "haiku+sonnet" and rows["haiku"]["shared_with"] == ["sonnet"]
     rc, out, _ = run(capsys, "switch", "haiku", "--profile", str(prof.path))
-    assert rc == 0 and "nothing to reload" in out
+    assert rc == 0 and "haiku+sonnet already" in out
     rc, out, _ = run(capsys, "status", "--json")
     assert {r["pid"] for r in json.loads(out)} == {rows["haiku"]["pid"]}  # no reload
     rc, out, _ = run(capsys, "down", "haiku")

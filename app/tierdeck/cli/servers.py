@@ -214,10 +214,7 @@ def cmd_switch(args) -> int:
     sup = _supervisor()
     try:
         profile = _profile_for(args.tier, args.profile)
-        engine = profile.engine_of(args.tier)
-        if engine != args.tier and any(s.tier == engine and s.state == "ready"
-                                       for s in sup.status()):
-            print(f"{args.tier} is served by {engine}, already running: nothing to reload")
+        engine = profile.engine_of(args.tier)  # a shared tier: its engine (no reload if up)
         st = _run_guarded(lambda: sup.switch(profile, engine, on_step=_print_step))
         _remember(profile)
         return _report([st])

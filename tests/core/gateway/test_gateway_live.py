@@ -71,7 +71,7 @@ def test_alternating_tiers_share_one_engine_and_thinking_differs(tmp_path, tiny_
 
 def test_swap_group_request_starts_the_partner_once(tmp_path, tiny_model, gateway):
     prof = shared_profile(tmp_path, tiny_model)
-    srv = gateway(prof)
+    srv = gateway(prof, ping_interval_s=0.02)
     r = post(srv.url, "/v1/messages", {"model": "haiku", "max_tokens": 2, "messages": MSG})
     assert r.status_code == 200
     old_pid = engine_status(srv).pid
@@ -96,8 +96,37 @@ def test_swap_group_request_starts_the_partner_once(tmp_path, tiny_model, gatewa
             "model": "sonnet", "max_tokens": 3, "stream": True, "messages": MSG}) as r:
         assert r.status_code == 200
         events = [line for line in r.iter_lines() if line.startswith("event:")]
-    assert "event: message_stop" in events
+    assert events[0] == "event: ping"  # headers and pings while the swap ran
+    assert "event: message_start" in events and events[-1] == "event: message_stop"
     assert srv.gateway.engines.swaps == 3
+
+
+def test_swap_waits_for_the_partners_requests_to_finish(tmp_path, tiny_model, gateway):
+    prof = shared_profile(tmp_path, tiny_model, haiku={"ctx_per_slot": 4096})
+    srv = gateway(prof)
+    assert post(srv.url, "/v1/messages", {"model": "haiku", "max_tokens": 1,
+                                          "messages": MSG}).status_code == 200
+
+    async def run():
+        async with httpx.AsyncClient(timeout=120) as c:
+            async def haiku():
+                body = {"model": "local-haiku", "messages": MSG, "max_tokens": 600,
+                        "ignore_eos": True}
+                return (await c.post(f"{srv.url}/v1/chat/completions", json=body)).json()
+
+            first = asyncio.ensure_future(haiku())
+            await asyncio.to_thread(wait_until, lambda: status(srv)["in_flight"] == 1, 10,
+                                    "haiku in flight")
+            r = await c.post(f"{srv.url}/v1/chat/completions", json={
+                "model": "local-scratch", "max_tokens": 2, "messages": MSG})
+            return await first, r.status_code
+
+    done, code = asyncio.run(run())
+    assert code == 200
+    # the swap waited: haiku's request ran to its end before its engine was stopped
+    assert done["usage"]["completion_tokens"] == 600
+    assert done["choices"][0]["finish_reason"] == "length"
+    assert srv.gateway.engines.swaps == 2
 
 
 def _alive(pid):

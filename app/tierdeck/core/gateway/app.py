@@ -229,8 +229,9 @@ class Gateway:
         tier = self.profile.tiers[tier_name]
         stream = body.get("stream") is True
         rec.tier, rec.model, rec.stream = tier_name, str(model), stream
-        self.requests[tier_name] += 1
-        self.requests_total += 1
+        if not path.endswith("/count_tokens"):  # counting is not a request for the tier
+            self.requests[tier_name] += 1
+            self.requests_total += 1
         query = scope.get("query_string") or b""
         suffix = path + ("?" + query.decode("latin-1") if query else "")
         if tier.is_remote:

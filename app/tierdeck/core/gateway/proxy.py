@@ -84,8 +84,9 @@ async def forward(client: httpx.AsyncClient, out: Out, api: str, url: str, body:
     req = client.build_request("POST", url, content=body, headers=headers)
     try:
         resp = await client.send(req, stream=True)
-    except httpx.RemoteProtocolError:
-        # The server closed a pooled connection as we reused it: it never saw the request.
+    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+        # A pooled connection died under us (the server closed it idle, or a swapped-out
+        # server had the same port): no answer came, so ask once more on a fresh one.
         req = client.build_request("POST", url, content=body, headers=headers)
         resp = await client.send(req, stream=True)
     res = Result(status=resp.status_code)
