@@ -253,6 +253,9 @@ def main() -> int:
     ap.add_argument("--switches", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=3, help="throughput rounds per target")
     ap.add_argument("--model", type=Path, help="a GGUF (default: SmolLM2-135M, else tiny)")
+    ap.add_argument("--tiny", action="store_true",
+                    help="the generated tiny model: ~1 ms per request, so the proxies' own "
+                    "cost is not lost in the server's variance on a busy machine")
     ap.add_argument("--no-litellm", action="store_true")
     args = ap.parse_args()
 
@@ -262,7 +265,7 @@ def main() -> int:
     from tierdeck.core.profiles import load_profile_file  # noqa: PLC0415
     from tierdeck.core.servers.supervisor import Supervisor, free_port  # noqa: PLC0415
 
-    model = args.model or smollm2()
+    model = None if args.tiny else (args.model or smollm2())
     if model is None:
         from tierdeck.core.tinymodel import write_tiny_model  # noqa: PLC0415
 

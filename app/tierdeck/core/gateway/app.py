@@ -44,6 +44,15 @@ ROUTES = {
 }
 
 
+def _client() -> httpx.AsyncClient:
+    # llama-server (cpp-httplib) drops idle keep-alive connections after 5 s: expire ours
+    # sooner, or a request may go out on a socket the server is closing.
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(None, connect=10.0), trust_env=False,
+        limits=httpx.Limits(max_connections=512, max_keepalive_connections=64,
+                            keepalive_expiry=2.0))
+
+
 class Gateway:
     def __init__(self, profile: Profile, supervisor, *, ledger=None, token: str | None = None,
                  url: str = "", max_body: int = MAX_BODY, drain_timeout_s: float = 30.0,
@@ -67,17 +76,14 @@ class Gateway:
         self.requests_total = 0
         self.engines: EngineSet | None = None
         self.http: httpx.AsyncClient | None = None
+        self._clients: dict[str, httpx.AsyncClient] = {}
 
     # ---- lifecycle -----------------------------------------------------------------------
     async def startup(self) -> None:
-        self.http = httpx.AsyncClient(
-            timeout=httpx.Timeout(None, connect=10.0), trust_env=False,
-            # llama-server (cpp-httplib) drops idle keep-alive connections after 5 s: expire
-            # ours sooner, or a request may go out on a socket the server is closing.
-            limits=httpx.Limits(max_connections=512, max_keepalive_connections=64,
-                                keepalive_expiry=2.0))
+        self.http = _client()  # remote tiers
         self.engines = EngineSet(self.profile, self.sup, self.drain_timeout_s,
-                                 busy=lambda e: self.gates[e].busy() if e in self.gates else 0)
+                                 busy=lambda e: self.gates[e].busy() if e in self.gates else 0,
+                                 before_stop=self._drop_connections)
         self.engines.on_change.append(self._engine_changed)
         for name, es in self.engines.states.items():
             self._engine_changed(name, es)
@@ -85,8 +91,22 @@ class Gateway:
     async def shutdown(self) -> None:
         if self.engines is not None:
             self.engines.close()
-        if self.http is not None:
-            await self.http.aclose()
+        for c in [self.http, *self._clients.values()]:
+            if c is not None:
+                await c.aclose()
+
+    def _upstream(self, engine: str) -> httpx.AsyncClient:
+        """One connection pool per engine: a swap can close an engine's idle keep-alive
+        connections (llama-server is slow to exit on SIGTERM while one is open)."""
+        c = self._clients.get(engine)
+        if c is None:
+            c = self._clients[engine] = _client()
+        return c
+
+    async def _drop_connections(self, engine: str) -> None:
+        c = self._clients.pop(engine, None)
+        if c is not None:
+            await c.aclose()
 
     def _engine_changed(self, engine: str, es: EngineState) -> None:
         g = self.gates.get(engine)
@@ -255,12 +275,14 @@ class Gateway:
         data = json.dumps(body).encode()
         url = es.base_url + suffix
         if path.endswith("/count_tokens"):
-            res = await proxy.forward(self.http, out, api, url, data, headers, False, t0)
+            res = await proxy.forward(self._upstream(engine), out, api, url, data, headers,
+                                      False, t0)
             return
         ticket, data = await self._admit(engine, tier, body, api, data, es, headers, out, pings)
         gate = self.gates[engine]
         try:
-            res = await proxy.forward(self.http, out, api, url, data, headers, stream, t0)
+            res = await proxy.forward(self._upstream(engine), out, api, url, data, headers,
+                                      stream, t0)
         finally:
             gate.release(ticket)
             self.engines.request_done()
@@ -288,7 +310,8 @@ class Gateway:
             tokens = upper_bound(data) + gen
             if gate.would_wait(tier.name, tokens):
                 # the byte bound is loose: an exact count may let it in now
-                exact = await count_tokens(self.http, es.base_url, api, body, headers)
+                exact = await count_tokens(self._upstream(engine), es.base_url, api, body,
+                                           headers)
                 if exact is not None:
                     tokens = exact + gen
         try:

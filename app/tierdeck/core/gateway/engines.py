@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from tierdeck.core.profiles.schema import Profile
@@ -52,11 +52,13 @@ def pool_of(status: ServerStatus) -> int | None:
 
 class EngineSet:
     def __init__(self, profile: Profile, supervisor, drain_timeout_s: float = 30.0,
-                 busy: Callable[[str], int] | None = None):
+                 busy: Callable[[str], int] | None = None,
+                 before_stop: Callable[[str], Awaitable[None]] | None = None):
         self.profile = profile
         self.sup = supervisor
         self.drain_timeout_s = drain_timeout_s
         self.busy = busy or (lambda engine: 0)  # in-flight requests on an engine
+        self.before_stop = before_stop  # e.g. close our idle connections to it
         self.states: dict[str, EngineState] = {}
         self.draining: set[str] = set()
         self.on_change: list[Callable[[str, EngineState], None]] = []
@@ -122,6 +124,9 @@ class EngineSet:
             self.draining.update(partners)
             try:
                 await self._drain(partners)
+                if self.before_stop is not None:
+                    for p in partners:
+                        await self.before_stop(p)
                 self.swaps += 1
                 st = await asyncio.to_thread(self.sup.switch, self.profile, engine)
             except Exception as e:  # SupervisorError, ProfileError, missing binary ...
