@@ -74,11 +74,13 @@ def write_profile(home: Path, model: Path) -> Path:
         "defaults": {"model": str(model), "flash_attn": "off",
                      "chat_template_file": "builtin:qwen3-thinking"},
         "tiers": {
-            "haiku": {"thinking": False, "parallel": 8, "ctx_per_slot": 1024},
-            "sonnet": {"thinking": True, "parallel": 8, "ctx_per_slot": 1024},
+            "haiku": {"thinking": False, "parallel": 16, "ctx_per_slot": 1024},
+            "sonnet": {"thinking": True, "parallel": 2, "ctx_per_slot": 1024},
             "solo": {"slot": "none", "parallel": 2, "ctx_per_slot": 1024},
         },
-        "groups": [{"mode": "shared", "tiers": ["haiku", "sonnet"]},
+        # a pool that holds 16 streams at once: direct llama-server must not overflow it
+        # (it would thrash), or the comparison measures that instead of the proxies
+        "groups": [{"mode": "shared", "tiers": ["haiku", "sonnet"], "ctx_pool": 8192},
                    {"mode": "swap", "tiers": ["haiku", "solo"], "default": "haiku"}],
     }
     p = home / "bench.yaml"
@@ -276,7 +278,7 @@ def main() -> int:
 
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
     http = "httptools" if importlib.util.find_spec("httptools") else "h11"
-    print(f"model: {model.name}; engine haiku+sonnet: -np 16 -kvu; {os.cpu_count()} CPUs; "
+    print(f"model: {model.name}; engine haiku+sonnet: -np 18 -kvu -c 8192; {os.cpu_count()} CPUs; "
           f"gateway on uvicorn {uvicorn.__version__} ({loop} loop, {http} parser)")
     sup = Supervisor()
     gw = lt = None
