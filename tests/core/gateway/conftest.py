@@ -62,3 +62,9 @@ def wait_until(cond, timeout=30.0, what="condition"):
 
 def status(srv) -> dict:
     return httpx.get(f"{srv.url}/tierdeck/status", timeout=5).json()
+
+
+def sse_lines(raw: bytes) -> list[str]:
+    """SSE lines split on newlines only: gibberish model text may hold U+2028 or NEL, which
+    str.splitlines (and so httpx's iter_lines) also break on."""
+    return [x.decode() for x in raw.split(b"\n")]

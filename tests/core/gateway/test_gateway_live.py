@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.core.gateway.conftest import shared_profile, status, wait_until
+from tests.core.gateway.conftest import shared_profile, sse_lines, status, wait_until
 from tierdeck.core.gateway.apply import apply_tier
 
 pytestmark = pytest.mark.usefixtures("llama_server_bin")
@@ -95,7 +96,11 @@ def test_swap_group_request_starts_the_partner_once(tmp_path, tiny_model, gatewa
     with httpx.stream("POST", f"{srv.url}/v1/messages", timeout=120, json={
             "model": "sonnet", "max_tokens": 3, "stream": True, "messages": MSG}) as r:
         assert r.status_code == 200
-        events = [line for line in r.iter_lines() if line.startswith("event:")]
+        raw = r.read()
+        lines = sse_lines(raw)
+        events = [line for line in lines if line.startswith("event:")]
+        if "event: message_start" not in events:
+            print("RAW", raw[:1500])
     assert events[0] == "event: ping"  # headers and pings while the swap ran
     assert "event: message_start" in events and events[-1] == "event: message_stop"
     assert srv.gateway.engines.swaps == 3
@@ -108,24 +113,38 @@ def test_swap_waits_for_the_partners_requests_to_finish(tmp_path, tiny_model, ga
                                           "messages": MSG}).status_code == 200
 
     async def run():
+        started = asyncio.Event()
         async with httpx.AsyncClient(timeout=120) as c:
             async def haiku():
                 body = {"model": "local-haiku", "messages": MSG, "max_tokens": 600,
-                        "ignore_eos": True}
-                return (await c.post(f"{srv.url}/v1/chat/completions", json=body)).json()
+                        "ignore_eos": True, "stream": True,
+                        "stream_options": {"include_usage": True}}
+                n, finish, raw = 0, None, b""
+                async with c.stream("POST", f"{srv.url}/v1/chat/completions", json=body) as r:
+                    async for chunk in r.aiter_bytes():
+                        started.set()
+                        raw += chunk
+                for line in sse_lines(raw):
+                    if line.startswith("data: {"):
+                        d = json.loads(line[6:])
+                        ch = d["choices"]
+                        if d.get("usage"):
+                            n = d["usage"]["completion_tokens"]
+                        if ch and ch[0].get("finish_reason"):
+                            finish = ch[0]["finish_reason"]
+                return n, finish, time.monotonic()
 
             first = asyncio.ensure_future(haiku())
-            await asyncio.to_thread(wait_until, lambda: status(srv)["in_flight"] == 1, 10,
-                                    "haiku in flight")
+            await started.wait()  # haiku is streaming: now ask for its swap partner
             r = await c.post(f"{srv.url}/v1/chat/completions", json={
                 "model": "local-scratch", "max_tokens": 2, "messages": MSG})
-            return await first, r.status_code
+            return await first, r.status_code, time.monotonic()
 
-    done, code = asyncio.run(run())
+    (n, finish, haiku_end), code, scratch_end = asyncio.run(run())
     assert code == 200
-    # the swap waited: haiku's request ran to its end before its engine was stopped
-    assert done["usage"]["completion_tokens"] == 600
-    assert done["choices"][0]["finish_reason"] == "length"
+    # the swap waited: haiku's stream ran to its end before its engine was stopped
+    assert finish == "length" and n == 600
+    assert haiku_end <= scratch_end
     assert srv.gateway.engines.swaps == 2
 
 
@@ -248,7 +267,7 @@ def test_streamed_text_equals_direct(tmp_path, tiny_model, gateway):
         for name, url, b in (("gateway", srv.url, body), ("direct", direct, {**body, **kw})):
             with httpx.stream("POST", url + path, json=b, timeout=120) as r:
                 assert r.status_code == 200
-                got[name] = text(list(r.iter_lines()))
+                got[name] = text(sse_lines(r.read()))
         assert got["gateway"] == got["direct"] and got["gateway"], got
 
 

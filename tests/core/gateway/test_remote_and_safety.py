@@ -14,7 +14,7 @@ import httpx
 import pytest
 import uvicorn
 
-from tests.core.gateway.conftest import Ledger
+from tests.core.gateway.conftest import Ledger, sse_lines
 from tests.core.servers.conftest import make_profile
 from tierdeck.core.gateway.server import GatewayConfigError, GatewayServer, bind
 
@@ -116,7 +116,7 @@ def test_remote_passes_the_clients_auth_unchanged(tmp_path, monkeypatch):
         # no key from the client: the one named by api_key_env
         with httpx.stream("POST", f"{srv.url}/v1/messages", timeout=10, json={
                 "model": "opus", "max_tokens": 5, "stream": True, "messages": []}) as s:
-            events = [x for x in s.iter_lines() if x.startswith("event:")]
+            events = [x for x in sse_lines(s.read()) if x.startswith("event:")]
         assert events == ["event: message_start", "event: message_delta", "event: message_stop"]
         assert cloud.seen[-1]["headers"]["x-api-key"] == "sk-from-env"
         rows = srv.gateway.ledger.rows
