@@ -9,7 +9,7 @@ import sys
 from tierdeck import __version__
 
 # Each module adds its subcommands with register(subparsers).
-COMMAND_MODULES = ["detect", "plan", "servers", "top", "rpc", "ask", "usage"]
+COMMAND_MODULES = ["detect", "plan", "servers", "top", "rpc", "ask", "usage", "gateway"]
 
 
 class CliError(Exception):

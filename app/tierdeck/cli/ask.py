@@ -29,6 +29,7 @@ def register(sub) -> None:
 def cmd_ask(args) -> int:
     from tierdeck.cli.servers import _profile_for, _run_guarded  # noqa: PLC0415
     from tierdeck.core.ask import THINKING, AskError, ask, ask_target  # noqa: PLC0415
+    from tierdeck.core.gateway.control import read_gateway  # noqa: PLC0415
     from tierdeck.core.servers.registry import Registry  # noqa: PLC0415
 
     prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
@@ -36,10 +37,15 @@ def cmd_ask(args) -> int:
         raise CliError("empty prompt")
     profile = _profile_for(args.tier, args.profile)
     tier = _run_guarded(lambda: profile.tier(args.tier))
+    gateway = read_gateway()
+    if gateway is not None and gateway.profile != profile.name:
+        gateway = None  # a gateway for another profile does not know this tier
+    engine = profile.engine_of(tier.name)  # a tier of a shared engine runs on the engine's server
     running = next((e for e in Registry().read().values()
-                    if e.profile == profile.name and e.tier == tier.name), None)
-    if running is None and not tier.is_remote:
-        raise CliError(f"{tier.name} is not running: tierdeck up {profile.name} {tier.name}")
+                    if e.profile == profile.name and e.tier == engine), None)
+    if running is None and gateway is None and not tier.is_remote:
+        raise CliError(f"{tier.name} is not running: tierdeck up {profile.name} {tier.name} "
+                       f"(or run `tierdeck gateway {profile.name}`, which starts tiers on demand)")
     last_kind = ""
 
     def show(kind: str, text: str) -> None:
@@ -57,12 +63,13 @@ def cmd_ask(args) -> int:
 
     try:
         target = ask_target(tier, running.host if running else None, running.port if running else None,
-                            running.alias if running else "")
+                            running.alias if running else "", gateway=gateway)
         result = ask(target, prompt, max_tokens=args.max_tokens, thinking=args.thinking,
                      temperature=args.temperature, on_delta=show)
     except AskError as e:
         raise CliError(str(e)) from None
     sys.stdout.write("\n")
     if not args.quiet:
-        print(f"[{tier.name}] {result.summary()}", file=sys.stderr)
+        via = f" via the gateway {target.url}" if target.via == "gateway" else ""
+        print(f"[{tier.name}{via}] {result.summary()}", file=sys.stderr)
     return 0

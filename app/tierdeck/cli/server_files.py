@@ -11,18 +11,19 @@ from tierdeck.cli import CliError
 
 
 def cmd_logs(args) -> int:
+    from tierdeck.core.profiles.engines import members_of  # noqa: PLC0415
     from tierdeck.core.servers.logfiles import LogTail, log_path_for, read_tail  # noqa: PLC0415
     from tierdeck.core.servers.registry import Registry  # noqa: PLC0415
 
     path = None
-    for e in Registry().read().values():
-        if e.tier == args.tier and (args.profile is None or e.profile == args.profile):
+    for e in Registry().read().values():  # a tier of a shared engine logs in the engine's file
+        if args.tier in members_of(e.tier) and (args.profile is None or e.profile == args.profile):
             path = Path(e.log_path)
     if path is None:
         from tierdeck.cli.servers import _profile_for  # noqa: PLC0415 - import cycle
 
         profile = _profile_for(args.tier, args.profile)
-        path = log_path_for(profile.name, args.tier)
+        path = log_path_for(profile.name, profile.engine_of(args.tier))
     if not path.exists():
         raise CliError(f"no log yet for tier {args.tier!r} ({path})")
     if not args.follow:

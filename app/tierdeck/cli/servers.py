@@ -119,7 +119,9 @@ def _profile_for(tier: str, explicit: str | None):
     from tierdeck.core.servers.registry import Registry  # noqa: PLC0415
 
     entries = list(Registry().read().values())
-    for pool in ([e for e in entries if e.tier == tier], entries):
+    from tierdeck.core.profiles.engines import members_of  # noqa: PLC0415
+
+    for pool in ([e for e in entries if tier in members_of(e.tier)], entries):
         by_name = {e.profile: e for e in pool}
         if len(by_name) == 1:
             e = next(iter(by_name.values()))
@@ -198,7 +200,10 @@ def cmd_up(args) -> int:
     profile = _load_profile(args.profile)
     sup = _supervisor()
     try:
-        statuses = _run_guarded(lambda: sup.up(profile, args.tiers or None,
+        from tierdeck.core.profiles.engines import resolve_engines  # noqa: PLC0415
+
+        names = resolve_engines(profile, args.tiers or None)  # a shared tier -> its engine
+        statuses = _run_guarded(lambda: sup.up(profile, names,
                                                on_step=None if args.json else _print_step))
         _remember(profile)
         if args.json:
@@ -236,7 +241,8 @@ def cmd_switch(args) -> int:
     sup = _supervisor()
     try:
         profile = _profile_for(args.tier, args.profile)
-        st = _run_guarded(lambda: sup.switch(profile, args.tier, on_step=_print_step))
+        engine = profile.engine_of(args.tier)  # a shared tier: its engine (no reload if up)
+        st = _run_guarded(lambda: sup.switch(profile, engine, on_step=_print_step))
         _remember(profile)
         return _report([st])
     finally:
@@ -248,13 +254,42 @@ def cmd_down(args) -> int:
         raise CliError("name a tier to stop, or --all")
     sup = _supervisor()
     try:
-        stopped = _run_guarded(lambda: sup.down(None if args.all else args.tier,
-                                                profile=args.profile, on_step=_print_step))
+        name = None if args.all else _running_engine(sup, args.tier, args.profile)
+        stopped = _run_guarded(lambda: sup.down(name, profile=args.profile, on_step=_print_step))
         if not stopped:
             print("no servers running")
         return 0
     finally:
         sup.close()
+
+
+def _running_engine(sup, tier: str, profile: str | None) -> str:
+    """The running server that serves a tier: the tier's own, or a shared engine's."""
+    from tierdeck.core.profiles.engines import members_of  # noqa: PLC0415
+
+    for s in sup.status():
+        if s.running and s.tier != tier and tier in members_of(s.tier) \
+                and (profile is None or s.profile == profile):
+            others = [m for m in members_of(s.tier) if m != tier]
+            print(f"{tier} shares engine {s.tier}: stopping it stops {', '.join(others)} too",
+                  flush=True)
+            return s.tier
+    return tier
+
+
+def expand_shared(statuses) -> list[dict]:
+    """One entry per tier: the tiers of a shared engine each get the engine's entry (same
+    pid), with `engine` and `shared_with` saying so."""
+    from tierdeck.core.profiles.engines import members_of  # noqa: PLC0415
+
+    out = []
+    for s in statuses:
+        d = s.to_dict()
+        members = members_of(s.tier)
+        for m in members:
+            out.append({**d, "tier": m, "engine": s.tier,
+                        "shared_with": [x for x in members if x != m]})
+    return out
 
 
 def cmd_status(args) -> int:
@@ -269,7 +304,7 @@ def cmd_status(args) -> int:
     finally:
         sup.close()
     if args.json:
-        print(json.dumps([s.to_dict() for s in statuses], indent=2, default=str))
+        print(json.dumps(expand_shared(statuses), indent=2, default=str))
         return 0
     if not statuses:
         print("no servers running")

@@ -14,6 +14,7 @@ Blocking: ask() reads the stream on the calling thread; callers off the UI threa
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -43,11 +44,21 @@ class AskTarget:
     via: str = "server"  # "server" (the tier's own llama-server) | "gateway"
 
 
-def ask_target(tier: Tier, host: str | None, port: int | None, alias: str = "") -> AskTarget:
-    """Where a prompt for this tier goes: the tier's running server (host, port, alias from
-    its status or registry entry). The one place to route through the gateway instead."""
+def ask_target(tier: Tier, host: str | None, port: int | None, alias: str = "",
+               gateway=None) -> AskTarget:
+    """Where a prompt for this tier goes: through the gateway when one runs for the tier's
+    profile (`gateway`: its GatewayRecord; the tier's own settings, thinking included, then
+    apply and the request is counted in the usage ledger), else the tier's running server
+    (host, port, alias from its status or registry entry)."""
     if tier.is_remote:
         raise AskError(f"{tier.name} is a remote tier ({tier.base_url}): ask it with its own client")
+    if gateway is not None:
+        from tierdeck.core.gateway.control import TOKEN_ENV  # noqa: PLC0415
+
+        key = os.environ.get(TOKEN_ENV) if gateway.token_required else None
+        if gateway.token_required and not key:
+            raise AskError(f"the gateway at {gateway.url} wants a token: set {TOKEN_ENV}")
+        return AskTarget(gateway.url, tier.name, key, via="gateway")
     if not port:
         raise AskError(f"{tier.name} is not running: start it first")
     return AskTarget(f"http://{host or '127.0.0.1'}:{port}", alias or tier.alias, tier.api_key)

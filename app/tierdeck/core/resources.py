@@ -38,3 +38,8 @@ def resources_dir() -> Path:
 
 def resource_path(name: str) -> Path:
     return resources_dir() / name
+
+
+def chat_template_path(name: str) -> Path:
+    """A chat template TierDeck ships, by name (`builtin:NAME` in a profile)."""
+    return resources_dir() / "chat-templates" / f"{name}.jinja"

@@ -41,16 +41,25 @@ def test_builtin_profiles_load_and_have_the_promised_settings():
     rtx = names["rtx3090ti-qwen3.6-35b-a3b"].profile
     haiku = rtx.tiers["haiku"]
     assert (haiku.thinking, haiku.parallel, haiku.ctx_per_slot) == (False, 2, 32768)
-    assert (haiku.cache_type_k, haiku.cache_type_v) == ("q4_0", "q4_0")
+    assert (haiku.cache_type_k, haiku.cache_type_v) == ("q8_0", "q8_0")
     assert rtx.tiers["sonnet"].thinking is True
     assert rtx.tiers["sonnet"].model_path == haiku.model_path  # one GGUF, two tiers
     assert rtx.tiers["opus"].is_remote
-    assert rtx.swap_partners("haiku") == ["sonnet"]
-    m1 = names["m1max-64gb-qwen3.6-35b-a3b"].profile.tiers["sonnet"]
+    # one GGUF, one engine: 3 slots on one unified 64K pool, thinking left to each request
+    eng = rtx.tier(rtx.engine_of("haiku"))
+    assert rtx.engine_of("sonnet") == eng.name == "haiku+sonnet"
+    assert (eng.parallel, eng.ctx_per_slot, eng.kv_unified, eng.thinking) == (3, 65536, True, None)
+    assert rtx.default_tiers() == ["haiku+sonnet"]
+    assert not [w for w in rtx.warnings if "differs" in w]  # the tiers agree on startup keys
+    m1p = names["m1max-64gb-qwen3.6-35b-a3b"].profile
+    m1 = m1p.tiers["sonnet"]
     assert (m1.ctx_per_slot, m1.cache_type_k, m1.flash_attn, m1.batch, m1.ubatch) == (
         65536, "bf16", "on", 4096, 2048)
+    assert m1p.default_tiers() == ["haiku+sonnet"]
     demo = names["demo"].profile
-    assert len(demo.local_tiers) >= 2 and demo.swap_partners("haiku") == ["sonnet"]
+    assert len(demo.local_tiers) >= 2 and demo.engine_of("haiku") == demo.engine_of("sonnet")
+    assert demo.swap_partners("haiku") == ["long"] and demo.swap_partners("long") == ["haiku+sonnet"]
+    assert demo.default_tiers() == ["haiku+sonnet", "scratch"]
 
 
 def test_missing_model_is_a_warning_not_unlistable_and_up_refuses(tmp_path):

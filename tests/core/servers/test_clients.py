@@ -46,7 +46,7 @@ def test_formats_round_trip():
     cs = client_settings(prof.tiers["sonnet"], prof)
     out = subprocess.run(["bash", "-c", cs.render("shell") + 'echo "$ANTHROPIC_BASE_URL"'],
                          capture_output=True, text=True, check=True).stdout.strip()
-    assert out == "http://127.0.0.1:8082"
+    assert out == "http://127.0.0.1:8081"  # sonnet shares haiku's engine (and port)
     dotenv = dict(line.split("=", 1) for line in cs.render("dotenv").splitlines()
                   if line and not line.startswith("#"))
     assert dotenv["ANTHROPIC_DEFAULT_SONNET_MODEL"] == "local-sonnet"

@@ -29,7 +29,7 @@ def card_state(window, tier: str) -> str:
 
 
 def test_start_swap_watch_and_stop(live, window, qtbot):
-    haiku, sonnet = window.tiers.cards["haiku"], window.tiers.cards["sonnet"]
+    haiku = window.tiers.cards["haiku"]
     assert haiku.primary.text() == "Start"
     haiku.primary.click()
     qtbot.waitUntil(lambda: card_state(window, "haiku") == "ready", timeout=60000)
@@ -37,27 +37,33 @@ def test_start_swap_watch_and_stop(live, window, qtbot):
     # the load log's memory lines are parsed: the card shows loaded next to planned
     qtbot.waitUntil(lambda: "loaded" in window.tiers.cards["haiku"].memory.text(), timeout=10000)
     assert haiku.stop_button.isVisible()
-    # the sonnet card now offers a swap (haiku and sonnet share a swap group)
-    qtbot.waitUntil(lambda: sonnet.primary.text() == "Swap to")
+    # sonnet shares haiku's engine: it is up too, on the same server
+    qtbot.waitUntil(lambda: card_state(window, "sonnet") == "ready")
+    mine = window.statuses_of_profile()
+    assert mine["sonnet"].pid == mine["haiku"].pid
+    # the long card now offers a swap (it swaps with the haiku+sonnet engine)
+    long = window.tiers.cards["long"]
+    qtbot.waitUntil(lambda: long.primary.text() == "Swap to")
     assert window.tiers.cards["scratch"].primary.text() == "Start"  # co-resident, not a swap
 
-    sonnet.primary.click()
-    qtbot.waitUntil(lambda: card_state(window, "sonnet") == "ready", timeout=60000)
+    long.primary.click()
+    qtbot.waitUntil(lambda: card_state(window, "long") == "ready", timeout=60000)
     qtbot.waitUntil(lambda: card_state(window, "haiku") == "stopped", timeout=30000)
+    assert card_state(window, "sonnet") == "stopped"
 
     # the log tab follows the selected server, with its exact command line
-    window.tiers.select("sonnet")
+    window.tiers.select("long")
     assert "llama-server" in window.log_view.command.text()
     qtbot.waitUntil(lambda: "listening on" in window.log_view.plain_text(), timeout=20000)
 
     # generate tokens with the quick benchmark; the tokens/s chart must move. The sampler
     # needs one reading of the new server first: rates are differences between readings.
     qtbot.waitUntil(lambda: window.metrics.latest is not None
-                    and getattr(window.metrics.latest.server("sonnet"), "state", "") == "up",
+                    and getattr(window.metrics.latest.server("long"), "state", "") == "up",
                     timeout=20000)
     window.tabs.setCurrentWidget(window.charts)  # hidden charts do not redraw
     bench = window.bench
-    bench.select_tier("sonnet")
+    bench.select_tier("long")
     qtbot.waitUntil(lambda: bench.run_button.isEnabled(), timeout=10000)
     bench.n.setValue(4)
     bench.max_tokens.setValue(48)
@@ -71,7 +77,7 @@ def test_start_swap_watch_and_stop(live, window, qtbot):
     charts = window.charts.charts
 
     def chart_moved() -> bool:
-        item = charts.curve("srv/sonnet/gen_tps")
+        item = charts.curve("srv/long/gen_tps")
         if item is None:
             return False
         _x, y = item.getData()
@@ -86,10 +92,10 @@ def test_start_swap_watch_and_stop(live, window, qtbot):
         bench.cancel_button.click()
     assert cancelled.args[0] is None and "cancelled" in bench.summary.text()
     assert bench.run_button.isEnabled()
-    assert math.isfinite(window.metrics.store.last("srv/sonnet/gen_tps") or 0.0)
+    assert math.isfinite(window.metrics.store.last("srv/long/gen_tps") or 0.0)
 
-    sonnet.stop_button.click()
-    qtbot.waitUntil(lambda: card_state(window, "sonnet") == "stopped", timeout=30000)
+    long.stop_button.click()
+    qtbot.waitUntil(lambda: card_state(window, "long") == "stopped", timeout=30000)
     assert not window.bridge.running()
 
 
@@ -128,7 +134,7 @@ def test_ui_stays_responsive_while_a_tier_loads_and_the_sampler_runs(live, windo
     rounds: list[str] = []
 
     def on_sample(sample) -> None:
-        srv = sample.server("haiku")
+        srv = sample.server(window.profile.engine_of("haiku"))  # haiku's server: its engine
         rounds.append(srv.state if srv is not None else "none")
 
     window.metrics.sampled.connect(on_sample)
@@ -155,7 +161,7 @@ def test_quit_follows_the_setting_and_stops_servers(live, window, qtbot, supervi
     assert window.settings.on_quit == "stop"
     with qtbot.waitSignal(window.quit_requested, timeout=30000):
         window.request_quit()
-    assert [s.state for s in supervisor.status() if s.tier == "haiku"] == ["stopped"]
+    assert [s.state for s in supervisor.status() if s.tier == "haiku+sonnet"] == ["stopped"]
     import psutil
 
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE

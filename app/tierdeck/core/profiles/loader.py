@@ -160,6 +160,8 @@ def _tensor_split(v: Any) -> list[float]:
     if not out or sum(out) <= 0:
         raise _Bad("needs at least one positive proportion")
     return out
+
+
 PRICE_KEYS = ("input", "output", "cache_read")
 
 
@@ -181,6 +183,24 @@ def _price(v: Any) -> Price:
         except _Bad:
             raise _Bad(f"{k}: expected a number >= 0 (USD per million tokens), got {x!r}") from None
     return Price(vals["input"], vals["output"], vals.get("cache_read"))
+
+
+SAMPLING_KEYS = ("temperature", "top_p", "top_k", "min_p", "presence_penalty",
+                 "frequency_penalty", "repeat_penalty")
+
+
+def _sampling(v: Any) -> dict[str, float]:
+    """Per-request sampling defaults the gateway fills in when a request has none."""
+    if not isinstance(v, dict):
+        raise _Bad(f"expected a mapping like {{temperature: 0.7, top_p: 0.8}}, got {_kind(v)}")
+    out = {}
+    for k, val in v.items():
+        if k not in SAMPLING_KEYS:
+            raise _Bad(f"{k}: unknown sampling key (known: {', '.join(SAMPLING_KEYS)})")
+        if isinstance(val, bool) or not isinstance(val, (int, float)):
+            raise _Bad(f"{k}: expected a number, got {_kind(val)}")
+        out[str(k)] = val
+    return out
 
 
 def _kind(v: Any) -> str:
@@ -234,6 +254,9 @@ LOCAL_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "devices": ("devices", _str_list),
     "use_rpc": ("use_rpc", _bool),
     "price": ("price", _price),
+    "chat_template_file": ("chat_template_file", _str),  # a .jinja path or builtin:NAME
+    "max_tokens": ("max_tokens", _int(1)),  # gateway: per-request cap
+    "sampling": ("sampling", _sampling),  # gateway: per-request defaults
 }
 REMOTE_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "kind": LOCAL_KEYS["kind"],
@@ -244,9 +267,10 @@ REMOTE_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "base_url": ("base_url", _str),
     "api_key_env": ("api_key_env", _str),
 }
-TOP_KEYS = ("name", "description", "machine", "models", "defaults", "tiers", "groups", "rpc")
+TOP_KEYS = ("name", "description", "machine", "models", "defaults", "tiers", "groups", "rpc",
+            "model_map")
 RPC_KEYS = ("host", "memory", "threads", "cache", "device")
-GROUP_KEYS = ("name", "mode", "tiers", "default")
+GROUP_KEYS = ("name", "mode", "tiers", "default", "ctx_pool")
 
 
 def _yaml() -> YAML:
@@ -320,6 +344,7 @@ class _Builder:
                 if t is not None:
                     prof.tiers[t.name] = t
         prof.groups = self.groups(doc, prof)
+        prof.model_map = self.model_map(doc, prof)
         self.check_ports(prof)
         prof.warnings += [f"{self.path}: {n}" for n in dict.fromkeys(self.notes)]
         return prof
@@ -414,6 +439,34 @@ class _Builder:
             p = (self.models_dir or self.path.parent) / p
         return p
 
+    def resolve_template(self, text: str) -> Path:
+        """builtin:NAME is a template TierDeck ships (resources/chat-templates/NAME.jinja)."""
+        if text.startswith("builtin:"):
+            from tierdeck.core.resources import chat_template_path  # noqa: PLC0415
+
+            p = chat_template_path(text.removeprefix("builtin:"))
+            if not p.is_file():
+                raise _Bad(f"no built-in chat template {text!r} ({p.parent})")
+            return p
+        p = Path(text).expanduser()
+        return p if p.is_absolute() else self.path.parent / p
+
+    def model_map(self, doc: CommentedMap, prof: Profile) -> dict[str, str]:
+        raw = doc.get("model_map")
+        if raw is None:
+            return {}
+        if not isinstance(raw, CommentedMap):
+            self.bad(doc, "model_map", "model_map", "expected a mapping model name -> tier")
+            return {}
+        out = {}
+        for k, v in raw.items():
+            if not isinstance(v, str) or v not in prof.tiers:
+                self.bad(raw, k, f"model_map.{k}",
+                         f"{v!r} is not a tier of this profile (tiers: {', '.join(prof.tiers)})")
+                continue
+            out[str(k)] = v
+        return out
+
     def defaults(self, doc: CommentedMap) -> CommentedMap:
         d = doc.get("defaults")
         if d is None:
@@ -475,6 +528,13 @@ class _Builder:
         if t.use_rpc:
             t.rpc = [h.endpoint for h in prof.rpc]
             t.rpc_hosts = list(prof.rpc)
+        if t.chat_template_file:
+            key = "chat_template_file"
+            node = body if key in body else defaults
+            try:
+                t.chat_template_file = str(self.resolve_template(t.chat_template_file))
+            except _Bad as e:
+                self.bad(node, key, f"{dotted}.{key}", str(e))
         if not t.model:
             self.bad(tiers, name, f"{dotted}.model",
                      "missing: a local tier needs model: (a .gguf path, a models: key, builtin:demo or builtin:smollm2)")
@@ -501,6 +561,8 @@ class _Builder:
             self.bad(doc, "groups", "groups", "expected a list of {mode: swap|co-resident, tiers: [...]}")
             return out
         in_swap: dict[str, int] = {}
+        in_shared: dict[str, int] = {}
+        shared: list[tuple[CommentedMap, list[str], int | None]] = []
         for i, g in enumerate(raw):
             dotted = f"groups[{i}]"
             if not isinstance(g, CommentedMap):
@@ -516,6 +578,18 @@ class _Builder:
                 key = "mode" if "mode" not in g or g.get("mode") not in GROUP_MODES else "tiers"
                 self.bad(g, key if key in g else None, f"{dotted}.{key}", str(e))
                 continue
+            if mode == "shared":
+                pool = None
+                if "ctx_pool" in g:
+                    try:
+                        pool = _ctx(g["ctx_pool"])
+                    except _Bad as e:
+                        self.bad(g, "ctx_pool", f"{dotted}.ctx_pool", str(e))
+                if self.shared_members(g, dotted, members, prof, in_shared, i):
+                    shared.append((g, members, pool))
+                out.append(Group(mode=mode, tiers=members, name=str(g.get("name", "")),
+                                 ctx_pool=pool))
+                continue
             for m in members:
                 if m not in prof.tiers:
                     self.bad(g, "tiers", f"{dotted}.tiers", f"no tier named {m!r}")
@@ -525,11 +599,68 @@ class _Builder:
                     self.bad(g, "tiers", f"{dotted}.tiers", f"{m!r} is already in swap group {in_swap[m]}")
                 elif mode == "swap":
                     in_swap[m] = i
+            if "ctx_pool" in g:
+                self.bad(g, "ctx_pool", f"{dotted}.ctx_pool", "only a shared group has a pool")
             default = g.get("default")
-            if default is not None and default not in members:
+            if default is not None and default not in members and default not in prof.tiers:
                 self.bad(g, "default", f"{dotted}.default", f"{default!r} is not a member")
             out.append(Group(mode=mode, tiers=members, name=str(g.get("name", "")), default=default))
+        for g, members, pool in shared:
+            from tierdeck.core.profiles.engines import build_engine  # noqa: PLC0415
+
+            engine, warnings = build_engine([prof.tiers[m] for m in members],
+                                            Where(self.path, _node_line(g)), ctx_pool=pool)
+            prof.engines[engine.name] = engine
+            prof.warnings += warnings
+        self.check_swap_engines(out, prof, raw)
         return out
+
+    def shared_members(self, g: CommentedMap, dotted: str, members: list[str], prof: Profile,
+                       in_shared: dict[str, int], i: int) -> bool:
+        key = f"{dotted}.tiers"
+        before = len(self.issues)
+        if len(members) < 2:
+            self.bad(g, "tiers", key, "a shared group needs at least two tiers")
+        for m in members:
+            if m not in prof.tiers:
+                self.bad(g, "tiers", key, f"no tier named {m!r}")
+            elif prof.tiers[m].is_remote:
+                self.bad(g, "tiers", key, f"{m!r} is remote: it has no engine to share")
+            elif m in in_shared:
+                self.bad(g, "tiers", key, f"{m!r} is already in shared group {in_shared[m]}")
+            else:
+                in_shared[m] = i
+        if len(self.issues) > before:
+            return False
+        paths = {prof.tiers[m].model_path for m in members}
+        if len(paths) > 1:
+            self.bad(g, "tiers", key, "tiers of a shared group must use one GGUF "
+                     f"({', '.join(f'{m}: {prof.tiers[m].model_path}' for m in members)})")
+            return False
+        return True
+
+    def check_swap_engines(self, groups: list[Group], prof: Profile, raw: Any) -> None:
+        """Swap groups speak engines: two members of one engine cannot swap with each other,
+        and one engine cannot be in two swap groups."""
+        seen: dict[str, int] = {}
+        for i, g in enumerate(groups):
+            if g.mode != "swap":
+                continue
+            engines = [prof.engine_of(t) for t in g.tiers]
+            node = raw[i] if isinstance(raw[i], CommentedMap) else raw
+            if g.default is not None and g.default not in g.tiers \
+                    and prof.engine_of(g.default) not in engines:
+                self.bad(node, "default", f"groups[{i}].default",
+                         f"{g.default!r} is not a member (nor shares an engine with one)")
+            for e in dict.fromkeys(engines):
+                if e in prof.engines and engines.count(e) > 1:
+                    self.bad(node, "tiers", f"groups[{i}].tiers",
+                             f"{' and '.join(prof.engines[e].members)} share one engine: "
+                             "they cannot swap with each other")
+                elif e in seen and seen[e] != i and e in prof.engines:
+                    self.bad(node, "tiers", f"groups[{i}].tiers",
+                             f"engine {e} is already in swap group {seen[e]}")
+                seen.setdefault(e, i)
 
     def check_ports(self, prof: Profile) -> None:
         seen: dict[tuple[str, int], Tier] = {}
@@ -540,6 +671,8 @@ class _Builder:
             if other is None:
                 seen[(t.host, t.port)] = t
                 continue
+            if prof.engine_of(t.name) == prof.engine_of(other.name):
+                continue  # one shared engine: one server, one port
             g = prof.swap_group_of(t.name)
             if g is not None and other.name in g.tiers:
                 continue  # swap partners never run together: one URL for whichever is up

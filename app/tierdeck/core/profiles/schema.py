@@ -12,7 +12,8 @@ from pathlib import Path
 CACHE_TYPES = ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl", "q5_0", "q5_1")
 FLASH_ATTN = ("on", "off", "auto")
 SLOTS = ("haiku", "sonnet", "opus")
-GROUP_MODES = ("swap", "co-resident")
+GROUP_MODES = ("swap", "co-resident", "shared")
+ENGINE_SEP = "+"  # engine of a shared group: member names joined ("haiku+sonnet")
 RESTART = ("off", "on")
 SPLIT_MODES = ("layer", "row", "none")  # llama-server --split-mode
 DEMO_MODEL_TOKEN = "builtin:demo"  # resolved by tierdeck.core.demo.ensure_demo_model()
@@ -79,6 +80,10 @@ class Tier:
     rpc: list[str] = field(default_factory=list)  # host:port of rpc-server processes (from the profile)
     rpc_hosts: list[RpcHost] = field(default_factory=list)  # the same hosts with what each offers
     price: Price | None = None  # None: the default of its slot/family (core.gateway.prices)
+    chat_template_file: str | None = None  # resolved path for --chat-template-file
+    max_tokens: int | None = None  # per-request cap the gateway applies
+    sampling: dict[str, float] = field(default_factory=dict)  # gateway defaults per request
+    members: list[str] = field(default_factory=list)  # an engine: the tiers it serves
     # remote tiers
     base_url: str | None = None
     api_key_env: str | None = None
@@ -90,9 +95,17 @@ class Tier:
         return self.kind == "remote"
 
     @property
+    def is_engine(self) -> bool:
+        """A synthetic tier: one llama-server serving the tiers of a shared group."""
+        return bool(self.members)
+
+    @property
     def ctx_total(self) -> int | None:
-        """What `-c` gets: llama-server splits -c across the -np slots."""
-        return None if self.ctx_per_slot is None else self.ctx_per_slot * self.parallel
+        """What `-c` gets: llama-server splits -c across the -np slots; a unified pool is
+        shared by all of them (every slot may fill it)."""
+        if self.ctx_per_slot is None:
+            return None
+        return self.ctx_per_slot if self.kv_unified else self.ctx_per_slot * self.parallel
 
 
 @dataclass
@@ -119,10 +132,13 @@ class RpcHost:
 
 @dataclass
 class Group:
-    mode: str  # "swap": at most one member runs; "co-resident": members run side by side
+    # "swap": at most one member runs; "co-resident": members run side by side;
+    # "shared": members (one GGUF) are served by ONE llama-server, the group's engine
+    mode: str
     tiers: list[str]
     name: str = ""
     default: str | None = None  # the member `up PROFILE` starts when no tier is named
+    ctx_pool: int | None = None  # shared: the engine's unified KV pool (default: largest ctx)
 
 
 @dataclass
@@ -137,11 +153,16 @@ class Profile:
     models: dict[str, Path] = field(default_factory=dict)
     rpc: list[RpcHost] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # e.g. a model file not there (yet)
+    engines: dict[str, Tier] = field(default_factory=dict)  # shared groups' engines by name
+    model_map: dict[str, str] = field(default_factory=dict)  # gateway: model name -> tier
 
     def tier(self, name: str) -> Tier:
+        """A tier by name, or a shared group's engine by its name ("haiku+sonnet")."""
         try:
             return self.tiers[name]
         except KeyError:
+            if name in self.engines:
+                return self.engines[name]
             from tierdeck.core.profiles.errors import ProfileError  # noqa: PLC0415
 
             known = ", ".join(self.tiers) or "none"
@@ -151,25 +172,44 @@ class Profile:
     def local_tiers(self) -> list[Tier]:
         return [t for t in self.tiers.values() if not t.is_remote]
 
+    def engine_of(self, tier_name: str) -> str:
+        """The name of the llama-server a tier runs on: its shared engine, else itself."""
+        for name, eng in self.engines.items():
+            if tier_name in eng.members:
+                return name
+        return tier_name
+
     def swap_group_of(self, tier_name: str) -> Group | None:
+        """The swap group of a tier or engine (a member of a shared group stands for it)."""
+        eng = self.engine_of(tier_name)
         for g in self.groups:
-            if g.mode == "swap" and tier_name in g.tiers:
+            if g.mode == "swap" and any(self.engine_of(t) == eng for t in g.tiers):
                 return g
         return None
 
     def swap_partners(self, tier_name: str) -> list[str]:
+        """Engines that swap with this tier's engine (engine names, not member tiers)."""
         g = self.swap_group_of(tier_name)
-        return [t for t in g.tiers if t != tier_name] if g else []
+        if g is None:
+            return []
+        eng = self.engine_of(tier_name)
+        out: list[str] = []
+        for t in g.tiers:
+            e = self.engine_of(t)
+            if e != eng and e not in out:
+                out.append(e)
+        return out
 
     def default_tiers(self) -> list[str]:
-        """What `up PROFILE` starts: every local tier, but one per swap group."""
+        """What `up PROFILE` starts, as engine names: every local engine, one per swap group."""
         chosen: list[str] = []
         for t in self.local_tiers:
             g = self.swap_group_of(t.name)
             if g is None:
-                chosen.append(t.name)
-                continue
-            pick = g.default or next(n for n in g.tiers if not self.tiers[n].is_remote)
+                pick = self.engine_of(t.name)
+            else:
+                pick = self.engine_of(
+                    g.default or next(n for n in g.tiers if not self.tiers[n].is_remote))
             if pick not in chosen:
                 chosen.append(pick)
         return chosen

@@ -142,10 +142,10 @@ class Adoption:
         if e.profile_path:
             from tierdeck.core.profiles import load_profile  # noqa: PLC0415
 
-            try:
-                tier = load_profile(e.profile_path).tiers.get(e.tier)
+            try:  # Profile.tier: a shared group's engine ("haiku+sonnet") is a tier too
+                tier = load_profile(e.profile_path).tier(e.tier)
             except (ProfileError, OSError) as err:  # edited or moved since: no restarts
-                log.warning("%s: profile %s not loadable: %s", e.key, e.profile_path, err)
+                log.warning("%s: profile %s not loadable or tier gone: %s", e.key, e.profile_path, err)
         s = ManagedServer(
             key=e.key, profile=e.profile, tier_name=e.tier, tier=tier, host=e.host, port=e.port,
             alias=e.alias, command=list(e.command), display=e.display, env={},

@@ -185,10 +185,13 @@ def build_command(
     if tier.kv_unified:
         argv.append("-kvu")
     if ctx is not None:
-        # -c is the total across slots: 32K per slot x 2 slots is -c 65536.
-        argv += ["-c", str(ctx * tier.parallel)]
+        # -c is the total across slots: 32K per slot x 2 slots is -c 65536. With -kvu it is
+        # the one pool every slot may fill (the planner's reading too): -c = ctx_per_slot.
+        argv += ["-c", str(ctx if tier.kv_unified else ctx * tier.parallel)]
     if f.has("--jinja"):
         argv.append("--jinja")
+    if tier.chat_template_file:
+        argv += ["--chat-template-file", tier.chat_template_file]
     if tier.thinking is not None:
         if f.reasoning:
             argv += ["--reasoning", "on" if tier.thinking else "off"]

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from tierdeck.core.profiles import Profile, ProfileEntry
+from tierdeck.core.profiles.engines import partner_tiers, per_tier
 from tierdeck.core.servers.events import LogLine, ServerStatus, StateChanged, Step
 from tierdeck.core.settings import Settings
 from tierdeck.gui.bridges.clock import UiClock
@@ -200,7 +201,7 @@ class MainWindow(QMainWindow):
         if profile is None:
             return
         self.tiers.setTitle(f"Tiers — {profile.name}")
-        self.tiers.set_tiers(profile.tiers, {n: profile.swap_partners(n) for n in profile.tiers})
+        self.tiers.set_tiers(profile.tiers, {n: partner_tiers(profile, n) for n in profile.tiers})
         if same and prev_tier in profile.tiers:
             self.tiers.select(prev_tier)
         self.plan.set_profile(profile)
@@ -238,10 +239,11 @@ class MainWindow(QMainWindow):
         if tier.is_remote:
             self.statusBar().showMessage(f"{name} is a remote tier: nothing to start", 5000)
             return
-        if self.bridge.is_busy(name):
+        engine = self.profile.engine_of(name)  # a shared tier starts its engine
+        if self.bridge.is_busy(engine):
             return
         self.tiers.select(name)
-        self.bridge.activate(self.profile, name)
+        self.bridge.activate(self.profile, engine)
 
     def activate_nth(self, n: int) -> None:
         names = [t.name for t in self.profile.tiers.values() if not t.is_remote] if self.profile else []
@@ -249,7 +251,8 @@ class MainWindow(QMainWindow):
             self.activate_tier(names[n])
 
     def stop_tier(self, name: str) -> None:
-        self.bridge.stop(name, self.profile.name if self.profile else None)
+        engine = self.profile.engine_of(name) if self.profile else name
+        self.bridge.stop(engine, self.profile.name if self.profile else None)
 
     def stop_all(self) -> None:
         self.bridge.stop(None)
@@ -284,16 +287,17 @@ class MainWindow(QMainWindow):
     def statuses_of_profile(self) -> dict[str, ServerStatus]:
         if self.profile is None:
             return {}
-        return self.bridge.profile_statuses(self.profile.name)
+        # tiers of a shared engine each see the engine's status (one server, one pid)
+        return per_tier(self.bridge.profile_statuses(self.profile.name))
 
     def _refresh_cards(self) -> None:
         if self.profile is None:
             return
-        speeds = self.metrics.speeds()
+        speeds = per_tier(self.metrics.speeds())
         planned = self.plan.planned_bytes()
         statuses = self.statuses_of_profile()
-        self.tiers.refresh(statuses, speeds, planned, set(self.bridge.busy), self.op_errors,
-                           card_notes(statuses, self.gateway.latest))
+        self.tiers.refresh(statuses, speeds, planned, set(per_tier(dict.fromkeys(self.bridge.busy))),
+                           self.op_errors, card_notes(statuses, self.gateway.latest))
 
     def _op_started(self, op: str, tier: str) -> None:
         self.op_errors.pop(tier, None)
@@ -316,6 +320,7 @@ class MainWindow(QMainWindow):
 
     def _gateway_snapshot(self, snap) -> None:
         self.clients.set_gateway(snap.record)
+        self.try_it.set_gateway(snap.record)
         self.charts.gateway.add_snapshot(snap)
         self._refresh_cards()
 

@@ -42,6 +42,7 @@ class TryItView(QWidget):
         self.profile: Profile | None = None
         self.tier: str | None = None
         self.statuses: dict[str, ServerStatus] = {}
+        self.gateway = None  # the running gateway's record for this profile, if any
         self.task: Task | None = None
         self.result: AskResult | None = None
         self._t0 = self._first = 0.0
@@ -106,6 +107,15 @@ class TryItView(QWidget):
         self.tier = name
         self._update_enabled()
 
+    def set_gateway(self, record) -> None:
+        """The gateway's record while one runs for this profile (None otherwise): prompts then
+        go through it, so the tier's settings apply and the request is counted."""
+        if record is not None and (self.profile is None or record.profile != self.profile.name):
+            record = None
+        if record != self.gateway:
+            self.gateway = record
+            self._update_enabled()
+
     def set_statuses(self, statuses: dict[str, ServerStatus]) -> None:
         self.statuses = statuses
         self._update_enabled()
@@ -117,7 +127,9 @@ class TryItView(QWidget):
     def _update_enabled(self) -> None:
         tier, st = self._tier_status()
         running = self.task is not None
-        ready = tier is not None and st is not None and st.state == "ready"
+        # Through a gateway a stopped tier is fine: the gateway starts (or swaps in) its engine.
+        ready = tier is not None and (self.gateway is not None
+                                      or (st is not None and st.state == "ready"))
         if tier is None:
             self.title.setText("Select a tier")
         elif tier.is_remote:
@@ -138,7 +150,7 @@ class TryItView(QWidget):
             return None
         try:
             target = ask_target(tier, st.host if st else None, st.port if st else None,
-                                st.alias if st else "")
+                                st.alias if st else "", gateway=self.gateway)
         except AskError as e:
             self.stats.setText(str(e))
             return None

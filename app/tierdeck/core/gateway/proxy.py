@@ -1,0 +1,134 @@
+"""Passing one request to its upstream and the answer back to the client, chunk by chunk.
+
+Bodies are not re-encoded on the way back: llama-server's bytes (SSE events or JSON) go
+to the client as they arrive, and only a copy of a stream's head and tail is kept for the
+token counts. Headers sent before the upstream answered (an Anthropic stream that waited
+for a swap or a queue got `ping` events) mean an upstream error arrives as an `error`
+event instead of a status code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+import httpx
+
+from tierdeck.core.gateway.errors import error_body, sse_error
+from tierdeck.core.gateway.usage import StreamTap, Usage, from_body
+
+PING = b'event: ping\ndata: {"type": "ping"}\n\n'
+SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
+# Response headers that describe the upstream connection, not the body we pass on.
+HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding",
+       "proxy-authenticate", "proxy-authorization", "te", "trailer", "upgrade", "date",
+       "server"}
+# Request headers a remote upstream must not get from us.
+HOP_REQ = HOP | {"host", "accept-encoding"}
+
+
+class Out:
+    """The client side of one response: whether headers went out, whether it has ended."""
+
+    __slots__ = ("send", "started", "done", "status")
+
+    def __init__(self, send):
+        self.send = send
+        self.started = False
+        self.done = False
+        self.status = 0
+
+    async def start(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+        self.started = True
+        self.status = status
+        await self.send({"type": "http.response.start", "status": status, "headers": headers})
+
+    async def chunk(self, data: bytes) -> None:
+        await self.send({"type": "http.response.body", "body": data, "more_body": True})
+
+    async def end(self, data: bytes = b"") -> None:
+        self.done = True  # before the send: the disconnect watcher must not cancel us now
+        await self.send({"type": "http.response.body", "body": data, "more_body": False})
+
+    async def json(self, status: int, data: bytes) -> None:
+        await self.start(status, [(b"content-type", b"application/json"),
+                                  (b"content-length", str(len(data)).encode())])
+        await self.end(data)
+
+    async def error(self, api: str, status: int, message: str) -> None:
+        if self.done:
+            return
+        if self.started:  # a stream already under way: say it in the stream
+            await self.end(sse_error(message, status) if api == "anthropic" else
+                           b"data: " + error_body(api, status, message) + b"\n\n")
+        else:
+            await self.json(status, error_body(api, status, message))
+
+
+@dataclass
+class Result:
+    status: int = 0
+    usage: Usage | None = None
+    ttft_ms: float | None = None
+
+
+def _headers(resp: httpx.Response) -> list[tuple[bytes, bytes]]:
+    return [(k, v) for k, v in resp.headers.raw if k.decode().lower() not in HOP]
+
+
+async def forward(client: httpx.AsyncClient, out: Out, api: str, url: str, body: bytes,
+                  headers: list[tuple[str, str]], stream: bool, t0: float) -> Result:
+    """POST body to url; pass the answer on. Cancelling this closes the upstream request
+    (llama-server then stops generating and frees the slot)."""
+    req = client.build_request("POST", url, content=body, headers=headers)
+    try:
+        resp = await client.send(req, stream=True)
+    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+        # A pooled connection died under us (the server closed it idle, or a swapped-out
+        # server had the same port): no answer came, so ask once more on a fresh one.
+        req = client.build_request("POST", url, content=body, headers=headers)
+        resp = await client.send(req, stream=True)
+    res = Result(status=resp.status_code)
+    try:
+        if not stream or resp.status_code != 200:
+            raw = await resp.aread()
+            res.usage = from_body(raw) if resp.status_code == 200 else Usage()
+            if out.started:  # pings went out: the answer must be an event
+                if resp.status_code == 200:
+                    await out.end(raw)
+                else:
+                    await out.error(api, resp.status_code, _message(raw))
+                return res
+            await out.start(resp.status_code, _headers(resp))
+            await out.end(raw)
+            return res
+        tap = StreamTap()
+        if not out.started:
+            await out.start(200, _headers(resp))
+        async for chunk in resp.aiter_raw():
+            if res.ttft_ms is None:
+                res.ttft_ms = (time.perf_counter() - t0) * 1000
+            tap.feed(chunk)
+            await out.chunk(chunk)
+            # A write does not yield; upstream chunks may be buffered: let the loop run so a
+            # client that left is noticed (and this request cancelled) before the next one.
+            await asyncio.sleep(0)
+        res.usage = tap.usage()
+        await out.end()
+        return res
+    finally:
+        await resp.aclose()
+
+
+def _message(raw: bytes) -> str:
+    import json  # noqa: PLC0415
+
+    try:
+        d = json.loads(raw)
+        err = d.get("error")
+        if isinstance(err, dict):
+            return str(err.get("message") or err)
+        return str(err or d)
+    except (ValueError, AttributeError):
+        return raw[:500].decode(errors="replace")

@@ -1,0 +1,45 @@
+"""The official anthropic and openai SDKs as the gateway's clients, on a real llama-server."""
+
+from __future__ import annotations
+
+import anthropic
+import openai
+import pytest
+
+from tests.core.gateway.conftest import shared_profile
+
+pytestmark = pytest.mark.usefixtures("llama_server_bin")
+MSG = [{"role": "user", "content": "hello"}]
+
+
+def test_anthropic_sdk(tmp_path, tiny_model, gateway):
+    srv = gateway(shared_profile(tmp_path, tiny_model, scratch=False))
+    c = anthropic.Anthropic(base_url=srv.url, api_key="not-checked", max_retries=0)
+    m = c.messages.create(model="claude-haiku-4-5-20251001", max_tokens=3, messages=MSG)
+    assert m.type == "message" and m.usage.output_tokens == 3 and m.content[0].type == "text"
+    with c.messages.stream(model="claude-sonnet-4-5", max_tokens=3, messages=MSG) as s:
+        text = "".join(s.text_stream)
+        final = s.get_final_message()
+    assert final.stop_reason == "max_tokens" and final.content[0].text == text
+    n = c.messages.count_tokens(model="claude-haiku-4-5", messages=MSG)
+    assert n.input_tokens > 0
+    with pytest.raises(anthropic.NotFoundError) as ei:
+        c.messages.create(model="claude-instant-1", max_tokens=3, messages=MSG)
+    assert "local-haiku" in str(ei.value)
+    models = c.models.list()
+    assert "local-haiku" in [m.id for m in models.data]
+
+
+def test_openai_sdk(tmp_path, tiny_model, gateway):
+    srv = gateway(shared_profile(tmp_path, tiny_model, scratch=False))
+    c = openai.OpenAI(base_url=f"{srv.url}/v1", api_key="not-checked", max_retries=0)
+    r = c.chat.completions.create(model="local-haiku", max_tokens=3, messages=MSG)
+    assert r.choices[0].message.role == "assistant" and r.usage.completion_tokens == 3
+    chunks = list(c.chat.completions.create(model="local-sonnet", max_tokens=3, messages=MSG,
+                                            stream=True))
+    assert chunks and chunks[0].object == "chat.completion.chunk"
+    r = c.completions.create(model="haiku", prompt="hello", max_tokens=3)
+    assert r.choices[0].text is not None
+    assert {"local-haiku", "local-sonnet"} <= {m.id for m in c.models.list()}
+    with pytest.raises(openai.NotFoundError):
+        c.chat.completions.create(model="gpt-4o", max_tokens=3, messages=MSG)
