@@ -1,6 +1,9 @@
 """The Plan tab's logic without Qt: facts cache, per-tier planning, group planning, saving.
 
 PlanView (the widgets) asks this controller what to show and hands it what the user edited;
+A tier of a shared group is planned as its ENGINE (engine_for): the one llama-server the
+supervisor starts for all members, rebuilt with the member as edited; the sliders still edit
+(and save) the member's own keys.
 everything here can be driven from a test or a script with no window. Reading GGUF facts and
 fit_context are slow enough for a worker thread: the view runs them on its TaskRunner and
 passes the result back in (got_facts), so this module never starts a thread itself.
@@ -15,6 +18,7 @@ from tierdeck.core.gguf import ModelFacts
 from tierdeck.core.hardware import Device
 from tierdeck.core.planner import Estimate, FitResult, MultiPlan, PlanRequest, estimate, plan_tiers
 from tierdeck.core.profiles import Profile, ProfileEditor, Tier
+from tierdeck.core.profiles.engines import build_engine
 from tierdeck.core.servers.tierplan import plan_request
 
 THINKING = (("template default", None), ("on", True), ("off", False))
@@ -145,6 +149,28 @@ class PlanController:
         f = self.facts_of(tier)
         return f if f is not None and not isinstance(f, str) else None
 
+    # ---- shared engines ----------------------------------------------------------------
+    def engine_for(self, edited: Tier) -> Tier | None:
+        """The engine a shared tier runs on, as the supervisor would start it with this member
+        as edited (slots = sum of parallel, one unified pool, one cache type); None: the tier
+        has a llama-server of its own."""
+        if self.profile is None:
+            return None
+        name = self.profile.engine_of(edited.name)
+        saved = self.profile.engines.get(name)
+        if saved is None or edited.name not in saved.members:
+            return None
+        group = next((g for g in self.profile.groups
+                      if g.mode == "shared" and edited.name in g.tiers), None)
+        members = [edited if m == edited.name else self.profile.tiers[m] for m in saved.members]
+        engine, _warnings = build_engine(members, saved.where,  # the loader already warned
+                                         ctx_pool=group.ctx_pool if group else None)
+        return engine
+
+    def planned_tier(self, edited: Tier) -> Tier:
+        """What the planner plans for this tier: its engine when shared, else the tier."""
+        return self.engine_for(edited) or edited
+
     # ---- planning ----------------------------------------------------------------------
     @staticmethod
     def edited(tier: Tier, edits: Edits) -> Tier:
@@ -168,10 +194,11 @@ class PlanController:
                     missing.append(t)
                 continue
             f = self.usable_facts(t)
-            if f is None or t.ctx_per_slot is None:
+            planned = self.planned_tier(t)  # a shared tier's card shows its engine's bytes
+            if f is None or planned.ctx_per_slot is None:
                 continue
             try:
-                est = self.estimate(f, t, dev)
+                est = self.estimate(f, planned, dev)
             except ValueError:  # a model the planner cannot size: the card shows no plan
                 self._planned[t.name] = None
                 continue
@@ -181,20 +208,26 @@ class PlanController:
 
     def plan_group(self, edited: Tier, dev: Device) -> GroupPlan | None:
         """The co-resident group of the tier, with this tier as edited (None: no group of two
-        with known facts). Planner errors propagate: the view shows them."""
+        with known facts). A shared engine counts once, as the one server it is, whichever
+        of its members the group names. Planner errors propagate: the view shows them."""
         if self.profile is None:
             return None
-        group = next((g for g in self.profile.groups
-                      if g.mode == "co-resident" and edited.name in g.tiers), None)
+        prof = self.profile
+        mine = prof.engine_of(edited.name)
+        group = next((g for g in prof.groups if g.mode == "co-resident"
+                      and any(prof.engine_of(n) == mine for n in g.tiers)), None)
         if group is None:
             return None
         members = []
-        for n in group.tiers:
-            t = edited if n == edited.name else self.profile.tiers.get(n)
+        for e in dict.fromkeys(prof.engine_of(n) for n in group.tiers):  # in order, once each
+            if e == mine:
+                t: Tier | None = self.planned_tier(edited)
+            else:
+                t = prof.engines.get(e) or prof.tiers.get(e)
             f = self.usable_facts(t) if t is not None else None
             if t is None or t.is_remote or f is None:
                 continue
-            members.append((n, f, tier_request(t)))
+            members.append((e, f, tier_request(t)))
         if len(members) < 2:
             return None
         mp = plan_tiers([(f, r) for _n, f, r in members], dev)

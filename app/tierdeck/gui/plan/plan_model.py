@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from tierdeck.core.hardware import Device
 from tierdeck.core.planner import Estimate
+from tierdeck.core.profiles import Tier
 from tierdeck.core.units import fmt_bytes
 
 FREE_RGB = (160, 166, 172)
@@ -112,3 +113,16 @@ def group_bar_model(title: str, named: list[tuple[str, Estimate]], device: Devic
                         [sg for sg in segs if sg.label != "free"], used, None, free, fits, legend,
                         zoomed=True)
     return BarModel(title, segs, capacity, budget, free, fits, legend)
+
+
+def engine_text(member: str, engine: Tier) -> str:
+    """What a shared tier runs on, in plain words: "haiku shares one llama-server with
+    sonnet: 3 slots, one 4096-token pool, KV f16"."""
+    others = [m for m in engine.members if m != member]
+    pool = (f"one {engine.ctx_per_slot}-token pool" if engine.ctx_per_slot
+            else "one pool sized at start (auto)")
+    kv = (f"KV {engine.cache_type_k}" if engine.cache_type_k == engine.cache_type_v
+          else f"K {engine.cache_type_k} / V {engine.cache_type_v}")
+    return (f"{member} shares one llama-server with {', '.join(others)}: "
+            f"{engine.parallel} slots, {pool}, {kv}. This plan is that engine's, as the "
+            f"supervisor starts it; the settings below are {member}'s own.")

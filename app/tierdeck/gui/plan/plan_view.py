@@ -3,7 +3,8 @@
 The widgets only: the logic (facts cache, estimates, group plan, saving) is PlanController's.
 GGUF facts are read once per file on a worker; planner.estimate (pure arithmetic) then runs
 on the UI thread for each change. fit_context (the "what would fit" search) runs on a worker.
-Apply writes the tier back to its profile through ProfileEditor (comments kept).
+Apply writes the tier back to its profile through ProfileEditor (comments kept). A tier of a
+shared group is planned (bar, verdict, group) as its engine, and a line says so.
 """
 
 from __future__ import annotations
@@ -44,7 +45,13 @@ from tierdeck.gui.plan.plan_controller import (
     save_tier,
     tier_request,
 )
-from tierdeck.gui.plan.plan_model import alternative_text, bar_model, group_bar_model, verdict_text
+from tierdeck.gui.plan.plan_model import (
+    alternative_text,
+    bar_model,
+    engine_text,
+    group_bar_model,
+    verdict_text,
+)
 from tierdeck.gui.shell.fonts import bold, set_text_color
 
 
@@ -124,6 +131,10 @@ class PlanView(QWidget):
         form.addRow("Thinking", self.thinking)
         lay.addLayout(form)
 
+        self.engine_note = QLabel()  # a shared tier: the engine this plan is about
+        self.engine_note.setWordWrap(True)
+        lay.addWidget(self.engine_note)
+        self.engine_note.hide()
         self.bar = PlanBar()
         lay.addWidget(self.bar)
         # a tier that llama.cpp spreads over several GPUs / RPC hosts: one bar per device
@@ -339,9 +350,13 @@ class PlanView(QWidget):
 
     # ---- planning ----------------------------------------------------------------------
     def recompute(self) -> None:
-        facts, dev, t = self.current_facts(), self.current_device(), self.edited
-        if facts is None or dev is None or t is None or self.tier is None or t.name != self.tier.name:
+        facts, dev, edited = self.current_facts(), self.current_device(), self.edited
+        if (facts is None or dev is None or edited is None or self.tier is None
+                or edited.name != self.tier.name):
             return
+        t = self.ctl.planned_tier(edited)  # a shared tier: the engine the supervisor starts
+        self.engine_note.setText(engine_text(edited.name, t) if t is not edited else "")
+        self.engine_note.setVisible(t is not edited)
         from tierdeck.core.planner import fit_context  # noqa: PLC0415
 
         if t.ctx_per_slot is None:
@@ -370,19 +385,22 @@ class PlanView(QWidget):
                                  f"{fmt_bytes(fit.shortfall_bytes)}")
             set_text_color(self.verdict, QColor(208, 60, 60))
             self._alt_key = None
-            self._got_fit(self._fit_gen, fit)
+            if not t.is_engine:  # an engine's alternatives are no member's settings
+                self._got_fit(self._fit_gen, fit)
             return
-        self.ctx.blockSignals(True)
-        self.ctx.setValue(fit.best.ctx_per_slot)
-        self.ctx.blockSignals(False)
-        self._sync_slider(fit.best.ctx_per_slot)
+        if not t.is_engine:  # an engine's pool is not the member's own context
+            self.ctx.blockSignals(True)
+            self.ctx.setValue(fit.best.ctx_per_slot)
+            self.ctx.blockSignals(False)
+            self._sync_slider(fit.best.ctx_per_slot)
         self._show_estimate(fit.best, t, dev, auto=True)
 
     def _show_estimate(self, est: Estimate, t: Tier, dev: Device, auto: bool = False) -> None:
         self.estimate = est
         ctx = est.ctx_per_slot if auto else t.ctx_per_slot
-        bm = bar_model(f"{dev.name}: {t.name} {t.parallel} × {ctx} tokens"
-                       + (" (auto)" if auto else ""), est, dev)
+        shape = (f"{t.parallel} slots, one {ctx}-token pool" if t.is_engine
+                 else f"{t.parallel} × {ctx} tokens")
+        bm = bar_model(f"{dev.name}: {t.name} {shape}" + (" (auto)" if auto else ""), est, dev)
         self.bar.set_model(bm)
         self.legend.setText("  ·  ".join(bm.legend))
         text = verdict_text(est)
@@ -395,11 +413,16 @@ class PlanView(QWidget):
             notes.append(f"generation ≤ {est.speed_tokens_per_s:.0f} tok/s ({est.speed_note})")
         self.notes.setText("\n".join(notes))
         self._plan_split(t)
-        self._plan_group(t, dev)
+        self._plan_group(t, dev)  # an engine stands for its members in the group
         self.verdict_changed.emit(text)
         key = (t.name, t.ctx_per_slot, t.parallel, t.kv_unified, t.cache_type_k, t.cache_type_v,
                dev.index)
-        if est.fits:
+        if est.fits or t.is_engine:
+            # An engine's alternatives (slots, pool) are no member's settings to pick from:
+            # the verdict and the notes say what to lower instead.
+            if not est.fits:
+                self.notes.setText("\n".join(notes + [
+                    "to fit: lower a member's context or slots, or the group's ctx_pool"]))
             self._alt_key = None
             self.alt_title.hide()
             self.alternatives.hide()

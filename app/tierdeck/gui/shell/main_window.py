@@ -41,7 +41,7 @@ from tierdeck.gui.shell.shortcuts import install_shortcuts
 from tierdeck.gui.shell.theme import apply_theme
 from tierdeck.gui.shell.tray import Tray
 from tierdeck.gui.shell.window_state import window_settings
-from tierdeck.gui.tiers.card_model import RUNNING_STATES
+from tierdeck.gui.tiers.card_model import RUNNING_STATES, engine_notes
 from tierdeck.gui.tiers.devices_panel import DevicesPanel
 from tierdeck.gui.tiers.profile_picker import ProfilePicker
 from tierdeck.gui.tiers.tiers_panel import TiersPanel
@@ -201,7 +201,8 @@ class MainWindow(QMainWindow):
         if profile is None:
             return
         self.tiers.setTitle(f"Tiers — {profile.name}")
-        self.tiers.set_tiers(profile.tiers, {n: partner_tiers(profile, n) for n in profile.tiers})
+        self.tiers.set_tiers(profile.tiers, {n: partner_tiers(profile, n) for n in profile.tiers},
+                             engine_notes(profile))
         if same and prev_tier in profile.tiers:
             self.tiers.select(prev_tier)
         self.plan.set_profile(profile)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tierdeck.core.profiles import Tier
+from tierdeck.core.profiles import Profile, Tier
 from tierdeck.core.servers import lifecycle
 from tierdeck.core.servers.events import ServerStatus
 from tierdeck.core.servers.memlog import LoadedMemory
@@ -56,6 +56,26 @@ class CardModel:
     gateway: str = ""  # the engine it shares, its requests in flight (gui.gateway_model)
 
 
+def engine_notes(profile: Profile) -> dict[str, str]:
+    """tier -> "shares engine haiku+sonnet with sonnet", from the profile's shared groups:
+    true before any server or gateway runs (the gateway_model wording, so they merge)."""
+    notes: dict[str, str] = {}
+    for t in profile.tiers:
+        engine = profile.engine_of(t)
+        eng = profile.engines.get(engine)
+        if eng is not None and t in eng.members:
+            notes[t] = f"shares engine {engine} with {', '.join(m for m in eng.members if m != t)}"
+    return notes
+
+
+def card_note(engine_note: str, gateway_note: str) -> str:
+    """The card's engine line: the gateway's (live: sharing, in flight, queued) when it says
+    who shares; else the profile's sharing, then whatever the gateway adds."""
+    if not engine_note or gateway_note.startswith("shares engine"):
+        return gateway_note
+    return " · ".join(p for p in (engine_note, gateway_note) if p)
+
+
 def state_text(status: ServerStatus | None) -> tuple[str, str, int | None]:
     if status is None:
         return "stopped", "stopped", None
@@ -84,8 +104,10 @@ def card_model(
     other_running: bool = False,  # a swap partner runs: starting this one stops it
     error: str | None = None,
     gateway_note: str = "",
+    engine_note: str = "",
 ) -> CardModel:
-    """error: why the last start/stop the user asked for failed before any server ran."""
+    """error: why the last start/stop the user asked for failed before any server ran.
+    engine_note: the profile's sharing (engine_notes); gateway_note: the live one."""
     state, text, pct = state_text(status)
     if error and state in ("stopped", "failed"):
         state, text = "failed", f"failed: {error}"
@@ -136,5 +158,5 @@ def card_model(
         can_stop=lifecycle.active(state) and not is_remote,
         is_remote=is_remote,
         plan_note=plan_note,
-        gateway=gateway_note,
+        gateway=card_note(engine_note, gateway_note),
     )

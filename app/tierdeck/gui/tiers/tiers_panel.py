@@ -32,11 +32,15 @@ class TiersPanel(QGroupBox):
         self.cards: dict[str, TierCard] = {}
         self.tiers: dict[str, Tier] = {}
         self.partners: dict[str, list[str]] = {}
+        self.engine_notes: dict[str, str] = {}  # tier -> the engine it shares (the profile's)
         self.current: str | None = None
 
-    def set_tiers(self, tiers: dict[str, Tier], swap_partners: dict[str, list[str]] | None = None) -> None:
-        """swap_partners: tier -> the tiers it swaps with (starting it stops them)."""
+    def set_tiers(self, tiers: dict[str, Tier], swap_partners: dict[str, list[str]] | None = None,
+                  engine_notes: dict[str, str] | None = None) -> None:
+        """swap_partners: tier -> the tiers it swaps with (starting it stops them);
+        engine_notes: tier -> the shared engine it runs on (card_model.engine_notes)."""
         self.partners = dict(swap_partners or {})
+        self.engine_notes = dict(engine_notes or {})
         for card in self.cards.values():
             card.setParent(None)
             card.deleteLater()
@@ -86,5 +90,6 @@ class TiersPanel(QGroupBox):
                 other_running=bool(running & set(self.partners.get(name, []))),
                 error=(errors or {}).get(name),
                 gateway_note=(gateway_notes or {}).get(name, ""),
+                engine_note=self.engine_notes.get(name, ""),
             )
             card.show_model(m, busy=name in busy)
