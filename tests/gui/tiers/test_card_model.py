@@ -103,3 +103,23 @@ def test_loaded_memory_from_the_load_log_shows_on_the_card_and_in_metrics_target
     stopped = ServerStatus("sonnet", "p", "stopped", base_url="http://127.0.0.1:18081")
     [t] = targets_from({"haiku": st, "sonnet": stopped})
     assert (t.name, t.pid, t.planned_bytes, t.loaded_bytes) == ("haiku", 42, 5 * 1024**2, 4 * 1024**2)
+
+
+def test_cards_say_a_tier_shares_an_engine_with_no_gateway_running():
+    from tierdeck.core.profiles import load_profile
+    from tierdeck.gui.tiers.card_model import engine_notes
+
+    prof = load_profile("demo")  # haiku and sonnet share one engine
+    notes = engine_notes(prof)
+    assert notes == {"haiku": "shares engine haiku+sonnet with sonnet",
+                     "sonnet": "shares engine haiku+sonnet with haiku"}
+    m = card_model(prof.tiers["haiku"], None, engine_note=notes["haiku"])
+    assert m.gateway == "shares engine haiku+sonnet with sonnet"
+    assert card_model(prof.tiers["long"], None, engine_note=notes.get("long", "")).gateway == ""
+    # a running gateway's line wins when it says who shares; in-flight alone is appended
+    live = "shares engine haiku+sonnet with sonnet · 2 in flight · 1 queued"
+    assert card_model(prof.tiers["haiku"], None, engine_note=notes["haiku"],
+                      gateway_note=live).gateway == live
+    assert card_model(prof.tiers["haiku"], None, engine_note=notes["haiku"],
+                      gateway_note="1 in flight").gateway == (
+        "shares engine haiku+sonnet with sonnet · 1 in flight")
