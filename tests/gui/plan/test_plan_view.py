@@ -118,3 +118,5 @@ def test_a_shared_tier_is_planned_as_its_engine(window, qtbot, tierdeck_home):
     assert (prof.tiers["haiku"].parallel, prof.tiers["haiku"].ctx_per_slot) == (3, 8192)
     assert prof.tiers["sonnet"].parallel == 1 and prof.tiers["sonnet"].ctx_per_slot == 4096
     assert (prof.engines["haiku+sonnet"].parallel, prof.engines["haiku+sonnet"].ctx_per_slot) == (4, 8192)
+    window.tiers.select("opus")  # a remote tier: no engine line left over from haiku
+    assert not plan.engine_note.isVisibleTo(plan)

@@ -282,6 +282,7 @@ class PlanView(QWidget):
             return
         self.title.setText(f"Plan — {t.name}" + (f" ({t.slot})" if t.slot and t.slot != t.name else ""))
         self._set_enabled(not t.is_remote)
+        self.engine_note.hide()  # recompute shows it again for a shared tier
         if t.is_remote:
             self.model_label.setText(f"remote tier ({t.base_url}): nothing to plan")
             self.bar.set_model(None)
