@@ -19,10 +19,10 @@ def test_two_gpus_draw_one_bar_each(window, qtbot):
     window.monitor.stop()
     plan = window.plan
     window.tiers.select("sonnet")
-    qtbot.waitUntil(lambda: plan.current_facts() is not None, timeout=10000)
+    qtbot.waitUntil(lambda: plan.current_facts() is not None, timeout=30000)
     plan.set_detection(two_gpus())
     plan.set_ctx_per_slot(2048)
-    qtbot.waitUntil(lambda: plan.split_bars.isVisibleTo(plan) and bool(plan.split_text.text()), timeout=10000)
+    qtbot.waitUntil(lambda: plan.split_bars.isVisibleTo(plan) and bool(plan.split_text.text()), timeout=30000)
     bars = [b for b in plan.split_bars.bars if b.isVisibleTo(plan)]
     assert len(bars) == 2
     assert bars[0].model.title.startswith("CUDA0 (NVIDIA GeForce RTX 3090 Ti)")
@@ -39,7 +39,7 @@ def test_one_device_hides_the_split_bars(window, qtbot):
     window.monitor.stop()
     plan = window.plan
     window.tiers.select("sonnet")
-    qtbot.waitUntil(lambda: plan.current_facts() is not None and plan.estimate is not None, timeout=10000)
+    qtbot.waitUntil(lambda: plan.current_facts() is not None and plan.estimate is not None, timeout=30000)
     assert not plan.split_bars.isVisibleTo(plan)
 
 
@@ -59,9 +59,9 @@ def test_machine_box_lists_rpc_hosts_with_the_warning(window, qtbot, tmp_path):
     # the tier spans both RPC hosts and the detected GPUs
     plan = window.plan
     window.tiers.select("sonnet")
-    qtbot.waitUntil(lambda: plan.current_facts() is not None, timeout=10000)
+    qtbot.waitUntil(lambda: plan.current_facts() is not None, timeout=30000)
     plan.set_detection(two_gpus())
-    qtbot.waitUntil(lambda: plan.split_text.text() != "", timeout=10000)
+    qtbot.waitUntil(lambda: plan.split_text.text() != "", timeout=30000)
     names = [b.model.title.split(" ")[0] for b in plan.split_bars.bars if b.isVisibleTo(plan)]
     assert names[:2] == ["RPC0[127.0.0.1:50052]", "RPC1[192.168.1.20:50052]"] and names[2:] == ["CUDA0", "CUDA1"]
 
@@ -89,8 +89,8 @@ def test_bars_say_when_real_loads_calibrated_them(window, qtbot, tierdeck_home):
     window.monitor.stop()
     plan = window.plan
     window.tiers.select("sonnet")
-    qtbot.waitUntil(lambda: plan.current_facts() is not None, timeout=10000)
+    qtbot.waitUntil(lambda: plan.current_facts() is not None, timeout=30000)
     plan.set_detection(two_gpus())
     plan.set_ctx_per_slot(1024)
-    qtbot.waitUntil(lambda: plan.split_bars.isVisibleTo(plan) and bool(plan.split_text.text()), timeout=10000)
+    qtbot.waitUntil(lambda: plan.split_bars.isVisibleTo(plan) and bool(plan.split_text.text()), timeout=30000)
     assert "compute x1.20, calibrated on 7 loads here" in plan.split_bars.bars[0].model.title
