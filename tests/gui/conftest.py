@@ -26,6 +26,14 @@ def gui_settings(tierdeck_home, request) -> Settings:
 
 
 @pytest.fixture
+def live(gui_settings, llama_server_bin) -> Settings:
+    """The window's settings with the real llama-server, for flows that start tiers."""
+    gui_settings.llama_server = str(llama_server_bin)
+    gui_settings.save()
+    return gui_settings
+
+
+@pytest.fixture
 def supervisor(gui_settings):
     from tierdeck.core.servers.supervisor import Supervisor
 

@@ -12,6 +12,17 @@ from pathlib import Path
 from tierdeck.core.servers.memlog import LoadedMemory, MemoryLogParser
 
 
+def stop_group(proc: subprocess.Popen) -> None:
+    """SIGTERM the process's group (started with start_new_session), SIGKILL after 10 s."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -35,13 +46,7 @@ def load_memory(binary: Path, model: Path, args: list[str], log: Path, timeout: 
         else:
             raise TimeoutError(f"llama-server did not finish loading in {timeout}s: {' '.join(cmd)}")
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
+        stop_group(proc)
     text = log.read_text(errors="replace")
     parser = MemoryLogParser()
     parser.feed_text(text)

@@ -9,8 +9,6 @@ numbers to the log's 0.01 MiB, and llama.cpp must place the layers where the pla
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import subprocess
 import time
@@ -26,7 +24,7 @@ from tierdeck.core.planner.multi_fit import fit_split
 from tierdeck.core.planner.rpc import find_rpc_server, rpc_device, rpc_server_command
 from tierdeck.core.units import MiB
 
-from .servers import free_port, load_memory
+from .servers import free_port, load_memory, stop_group
 
 
 def _wait_port(port: int, proc: subprocess.Popen, timeout: float = 20) -> None:
@@ -62,13 +60,7 @@ def rpc_hosts(llama_server_bin, tmp_path_factory):
         yield endpoints
     finally:
         for p, log in procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGTERM)
-                try:
-                    p.wait(10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(p.pid, signal.SIGKILL)
-                    p.wait(10)
+            stop_group(p)
             log.close()
 
 

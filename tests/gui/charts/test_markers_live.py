@@ -4,15 +4,6 @@ time axis, the reason on hover."""
 
 from __future__ import annotations
 
-import pytest
-
-
-@pytest.fixture
-def live(gui_settings, llama_server_bin):
-    gui_settings.llama_server = str(llama_server_bin)
-    gui_settings.save()
-    return gui_settings
-
 
 def state(window, tier: str) -> str:
     st = window.statuses_of_profile().get(tier)

@@ -7,15 +7,7 @@ import os
 import signal
 
 import numpy as np
-import pytest
 from PySide6.QtCore import QElapsedTimer, QTimer
-
-
-@pytest.fixture
-def live(gui_settings, llama_server_bin):
-    gui_settings.llama_server = str(llama_server_bin)
-    gui_settings.save()
-    return gui_settings
 
 
 def state(window, tier: str) -> str:

@@ -10,13 +10,6 @@ import pytest
 from tierdeck.core.ask import TEXT, THINKING
 
 
-@pytest.fixture
-def live(gui_settings, llama_server_bin):
-    gui_settings.llama_server = str(llama_server_bin)
-    gui_settings.save()
-    return gui_settings
-
-
 @pytest.mark.real_model
 def test_ask_a_demo_tier_and_see_it_stream(live, window, qtbot):
     assert "SmolLM2" in str(window.profile.tiers["haiku"].model_path)  # the real demo model

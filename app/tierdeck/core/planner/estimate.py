@@ -87,6 +87,16 @@ class Estimate:
                 f"{fmt_bytes(self.total_bytes)} of {fmt_bytes(self.budget_bytes)}")
 
 
+def refused_cache_types(f: ModelFacts, tk: str, tv: str, fa: bool) -> list[str]:
+    """Why llama-server would refuse these cache types (none: it accepts them)."""
+    why = []
+    if m.CACHE_TYPES[tv][1] > 1 and not fa:
+        why.append(QUANT_V_NEEDS_FA)
+    if f.is_mla and tk != tv:
+        why.append(MLA_KV_TYPES_DIFFER)
+    return why
+
+
 def resolve_fa(flash_attn: str | bool) -> bool:
     if isinstance(flash_attn, bool):
         return flash_attn
@@ -108,7 +118,6 @@ def estimate(facts: ModelFacts, req: PlanRequest, device: Device, calib=None) ->
 def _estimate(f: ModelFacts, req: PlanRequest, device: Device, calib=None) -> Estimate:
     """calib: a planner.calibrate.Calibration (real loads on this machine) or None."""
     notes: list[str] = []
-    valid = True
     fa = resolve_fa(req.flash_attn)
     if req.flash_attn == "auto":
         notes.append("flash attention auto: assumed on (supported by CPU, CUDA and Metal backends)")
@@ -120,12 +129,9 @@ def _estimate(f: ModelFacts, req: PlanRequest, device: Device, calib=None) -> Es
     for t in (tk, tv):
         if t not in m.CACHE_TYPES:
             raise ValueError(f"unknown cache type {t!r} (one of {', '.join(m.CACHE_TYPES)})")
-    if m.CACHE_TYPES[tv][1] > 1 and not fa:
-        notes.append(QUANT_V_NEEDS_FA)
-        valid = False
-    if f.is_mla and tk != tv:
-        notes.append(MLA_KV_TYPES_DIFFER)
-        valid = False
+    refused = refused_cache_types(f, tk, tv, fa)
+    notes += refused
+    valid = not refused
     n_seq = max(1, req.parallel)
     ctx_slot = max(int(req.ctx_per_slot or 256), 1)
     n_ctx_req = ctx_slot if req.kv_unified else ctx_slot * n_seq

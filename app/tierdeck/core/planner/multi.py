@@ -17,9 +17,8 @@ from tierdeck.core.planner import memory as m
 from tierdeck.core.planner import split as sp
 from tierdeck.core.planner.estimate import (
     CUDA_CONTEXT_BYTES,
-    MLA_KV_TYPES_DIFFER,
-    QUANT_V_NEEDS_FA,
     PlanRequest,
+    refused_cache_types,
     resolve_fa,
     server_args,
 )
@@ -165,17 +164,11 @@ def estimate_split(f: ModelFacts, req: PlanRequest, devices: list[Device], split
         raise ValueError("a split needs at least one device")
     if not 0 <= main_gpu < len(devices):
         raise ValueError(f"main GPU {main_gpu}: there are {len(devices)} devices (0..{len(devices) - 1})")
-    notes: list[str] = []
-    valid = True
     fa = resolve_fa(req.flash_attn)
     tk = "f16" if req.type_k == "auto" else req.type_k
     tv = tk if req.type_v == "auto" else req.type_v
-    if m.CACHE_TYPES[tv][1] > 1 and not fa:
-        notes.append(QUANT_V_NEEDS_FA)
-        valid = False
-    if f.is_mla and tk != tv:
-        notes.append(MLA_KV_TYPES_DIFFER)
-        valid = False
+    notes: list[str] = refused_cache_types(f, tk, tv, fa)
+    valid = not notes
     ts = list(tensor_split) if tensor_split else [float(max(d.budget_bytes, 1)) for d in devices]
     if len(ts) < len(devices):
         ts += [0.0] * (len(devices) - len(ts))  # llama.cpp reads missing entries as 0
