@@ -15,14 +15,20 @@ def two_gpus() -> Detection:
     return Detection([gpu(0, 24), gpu(1, 12), Device(2, "cpu", "RAM", 64 * GiB, 40 * GiB, 39 * GiB, GiB, "test")])
 
 
-def test_two_gpus_draw_one_bar_each(window, qtbot):
+def split_planned(window, qtbot, ctx: int):
+    """Select sonnet, give the plan view two GPUs and a context, wait for the split bars."""
     window.monitor.stop()
     plan = window.plan
     window.tiers.select("sonnet")
     qtbot.waitUntil(lambda: plan.current_facts() is not None, timeout=30000)
     plan.set_detection(two_gpus())
-    plan.set_ctx_per_slot(2048)
+    plan.set_ctx_per_slot(ctx)
     qtbot.waitUntil(lambda: plan.split_bars.isVisibleTo(plan) and bool(plan.split_text.text()), timeout=30000)
+    return plan
+
+
+def test_two_gpus_draw_one_bar_each(window, qtbot):
+    plan = split_planned(window, qtbot, 2048)
     bars = [b for b in plan.split_bars.bars if b.isVisibleTo(plan)]
     assert len(bars) == 2
     assert bars[0].model.title.startswith("CUDA0 (NVIDIA GeForce RTX 3090 Ti)")
@@ -86,11 +92,5 @@ def test_bars_say_when_real_loads_calibrated_them(window, qtbot, tierdeck_home):
            "loaded": {"compute_bytes": {"CUDA0": 120}}}
     app_dirs().data.mkdir(parents=True, exist_ok=True)
     (app_dirs().data / "loads.jsonl").write_text("\n".join(json.dumps(rec) for _ in range(7)) + "\n")
-    window.monitor.stop()
-    plan = window.plan
-    window.tiers.select("sonnet")
-    qtbot.waitUntil(lambda: plan.current_facts() is not None, timeout=30000)
-    plan.set_detection(two_gpus())
-    plan.set_ctx_per_slot(1024)
-    qtbot.waitUntil(lambda: plan.split_bars.isVisibleTo(plan) and bool(plan.split_text.text()), timeout=30000)
+    plan = split_planned(window, qtbot, 1024)
     assert "compute x1.20, calibrated on 7 loads here" in plan.split_bars.bars[0].model.title

@@ -7,7 +7,6 @@ short-lived child. Elsewhere the check is skipped: loading NVML is the normal pa
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -60,11 +59,10 @@ def probe_in_child(argv: list[str] | None = None, runner: Runner = _run) -> str 
     except OSError as e:
         return f"NVML probe could not start: {e}"
     if code < 0:
-        try:
-            sig = signal.Signals(-code).name
-        except ValueError:
-            sig = f"signal {-code}"
-        return f"NVML crashed a probe process ({sig}): not loaded in the app (WSL2 driver issue?)"
+        from tierdeck.core.servers.classify import describe_exit  # noqa: PLC0415
+
+        return (f"NVML crashed a probe process ({describe_exit(code)}): not loaded in the app "
+                "(WSL2 driver issue?)")
     if code != 0:
         last = text.splitlines()[-1] if text else f"exit {code}"
         return f"NVML unavailable (probe: {last[:200]})"
