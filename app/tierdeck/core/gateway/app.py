@@ -282,7 +282,8 @@ class Gateway:
         gate = self.gates[engine]
         try:
             res = await proxy.forward(self._upstream(engine), out, api, url, data, headers,
-                                      stream, t0)
+                                      stream, t0,
+                                      start_model=rec.model if api == "anthropic" else None)
         finally:
             gate.release(ticket)
             self.engines.request_done()

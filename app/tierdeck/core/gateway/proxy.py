@@ -5,12 +5,19 @@ to the client as they arrive, and only a copy of a stream's head and tail is kep
 token counts. Headers sent before the upstream answered (an Anthropic stream that waited
 for a swap or a queue got `ping` events) mean an upstream error arrives as an `error`
 event instead of a status code.
+
+One repair: llama-server (b11434) sends an Anthropic stream's `message_start` together with
+the first token's text, so an answer whose first tokens decode to nothing (a partial UTF-8
+byte, a special token) has no `message_start` at all, and the official SDKs then fail to
+build the message. For a local engine's Anthropic stream the gateway puts one in front.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+import uuid
 from dataclasses import dataclass
 
 import httpx
@@ -77,10 +84,28 @@ def _headers(resp: httpx.Response) -> list[tuple[bytes, bytes]]:
     return [(k, v) for k, v in resp.headers.raw if k.decode().lower() not in HOP]
 
 
+def message_start(model: str) -> bytes:
+    """The Anthropic stream's opening event, for a stream that lacks one (see the module doc).
+    Input tokens are not known here: 0; the closing message_delta carries the output count."""
+    msg = {"id": f"msg_{uuid.uuid4().hex}", "type": "message", "role": "assistant",
+           "model": model, "content": [], "stop_reason": None, "stop_sequence": None,
+           "usage": {"input_tokens": 0, "output_tokens": 0}}
+    data = json.dumps({"type": "message_start", "message": msg}, separators=(",", ":"))
+    return f"event: message_start\ndata: {data}\n\n".encode()
+
+
+def _opens_message(head: bytes) -> bool:
+    """Whether a stream's first event is message_start (or an error, left as it is)."""
+    first = head.lstrip().split(b"\n", 1)[0]
+    return first.startswith((b"event: message_start", b"event: error", b"event: ping"))
+
+
 async def forward(client: httpx.AsyncClient, out: Out, api: str, url: str, body: bytes,
-                  headers: list[tuple[str, str]], stream: bool, t0: float) -> Result:
+                  headers: list[tuple[str, str]], stream: bool, t0: float,
+                  start_model: str | None = None) -> Result:
     """POST body to url; pass the answer on. Cancelling this closes the upstream request
-    (llama-server then stops generating and frees the slot)."""
+    (llama-server then stops generating and frees the slot). start_model: an Anthropic
+    stream from llama-server, given a message_start when it has none (that model name)."""
     req = client.build_request("POST", url, content=body, headers=headers)
     try:
         resp = await client.send(req, stream=True)
@@ -106,14 +131,23 @@ async def forward(client: httpx.AsyncClient, out: Out, api: str, url: str, body:
         tap = StreamTap()
         if not out.started:
             await out.start(200, _headers(resp))
+        head = b"" if start_model is not None else None  # until the first line is whole
         async for chunk in resp.aiter_raw():
             if res.ttft_ms is None:
                 res.ttft_ms = (time.perf_counter() - t0) * 1000
+            if head is not None:
+                head += chunk
+                if b"\n" not in head.lstrip():
+                    continue
+                chunk = head if _opens_message(head) else message_start(start_model) + head
+                head = None
             tap.feed(chunk)
             await out.chunk(chunk)
             # A write does not yield; upstream chunks may be buffered: let the loop run so a
             # client that left is noticed (and this request cancelled) before the next one.
             await asyncio.sleep(0)
+        if head:  # the stream ended inside its first line
+            await out.chunk(head)
         res.usage = tap.usage()
         await out.end()
         return res
