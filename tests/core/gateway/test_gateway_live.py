@@ -172,7 +172,11 @@ def test_tier_concurrency_two_in_flight_third_waits(tmp_path, tiny_model, gatewa
         got_chunk = []
         async with httpx.AsyncClient(timeout=120) as c:
             async def one(i):
-                body = {"model": "local-haiku", "messages": MSG, **LONG, "max_tokens": 3000}
+                # A held stream stays in flight only while it outgrows the socket buffers
+                # (MiBs on loopback): with 20 logprobs per token it does; a text-only stream
+                # of 10000 tokens went whole into the buffers and ended within 3 s.
+                body = {"model": "local-haiku", "messages": MSG, **LONG, "max_tokens": 5000,
+                        "logprobs": True, "top_logprobs": 20}
                 async with c.stream("POST", f"{srv.url}/v1/chat/completions", json=body) as r:
                     assert r.status_code == 200
                     async for _ in r.aiter_bytes():
@@ -185,7 +189,12 @@ def test_tier_concurrency_two_in_flight_third_waits(tmp_path, tiny_model, gatewa
                 wait_until, lambda: (lambda t: t if t["in_flight"] == 2 and t["queued"] == 1
                                      else None)(status(srv)["tiers"]["haiku"]),
                 30, "2 in flight, 1 queued")
-            assert len(got_chunk) == 2  # the third has not started streaming
+            # Admitted is not yet streamed: the second's first bytes may still be on their way.
+            await asyncio.to_thread(wait_until, lambda: len(got_chunk) == 2, 30,
+                                    "the first chunk of both admitted requests")
+            again = (await asyncio.to_thread(status, srv))["tiers"]["haiku"]
+            assert (again["in_flight"], again["queued"]) == (2, 1)
+            assert len(set(got_chunk)) == 2  # two streams held; the third has not started
             release.set()
             await asyncio.gather(*tasks)
             assert sorted(got_chunk) == [0, 1, 2]
