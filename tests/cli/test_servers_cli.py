@@ -149,3 +149,25 @@ def test_damaged_settings_file_is_said_not_swallowed(capsys, cli_env):
     assert rc == 0 and "no servers running" in out
     assert err.count("warning:") == 1 and "settings.json: cannot read settings" in err
     assert "using default settings" in err
+
+
+def test_wrong_typed_settings_warn_and_every_command_uses_defaults(capsys, cli_env):
+    import argparse
+
+    from tierdeck.cli import plan, top
+    from tierdeck.core.metrics.sampler import _reserve_from_settings
+    from tierdeck.core.profiles.store import _models_dir
+    from tierdeck.core.settings import Settings
+
+    Settings.path().parent.mkdir(parents=True, exist_ok=True)
+    Settings.path().write_text('{"reserve_mib": "2048", "sample_interval_s": 5, '
+                               '"models_dir": "/somewhere"}')
+    # `tierdeck top` and `tierdeck plan` read it through the CLI: said once, defaults used
+    assert top._interval(argparse.Namespace(interval=None)) == Settings.sample_interval_s
+    dev = plan._detect(argparse.Namespace(reserve_mib=None)).devices
+    assert dev and all(d.reserve_bytes == Settings.reserve_mib * 1024 * 1024 for d in dev)
+    err = capsys.readouterr().err
+    assert err.count("warning:") == 1 and "reserve_mib must be a whole number" in err
+    # the core readers fall back to defaults too (and log it), never a crash
+    assert _reserve_from_settings() == Settings.reserve_mib * 1024 * 1024
+    assert _models_dir() is None

@@ -74,3 +74,21 @@ def test_settings_errors_name_the_file():
     Settings.path().write_text('{"on_quit": "explode"}')
     with pytest.raises(SettingsError, match="on_quit"):
         Settings.load()
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("reserve_mib", "2048"), ("reserve_mib", -1), ("reserve_mib", True),
+    ("sample_interval_s", 0), ("sample_interval_s", "1"), ("close_to_tray", "yes"),
+    ("gateway_keep_running", 1), ("llama_server", 42), ("on_quit", "explode"),
+])
+def test_settings_with_a_wrong_type_name_file_and_key(key, value):
+    Settings.path().parent.mkdir(parents=True, exist_ok=True)
+    Settings.path().write_text(json.dumps({key: value}))
+    with pytest.raises(SettingsError, match=rf"settings\.json: {key} must"):
+        Settings.load()
+
+
+def test_settings_accept_what_the_dialog_writes():
+    Settings(reserve_mib=0, sample_interval_s=0.2, llama_server=None, close_to_tray=False).save()
+    s = Settings.load()
+    assert (s.reserve_mib, s.sample_interval_s, s.close_to_tray) == (0, 0.2, False)

@@ -16,6 +16,24 @@ class CliError(Exception):
     """An error the user can act on: printed as one line, exit status 2, no traceback."""
 
 
+_settings_warned: set[str] = set()
+
+
+def user_settings():
+    """The user's settings; a file that fails to load is said (as the window does), once,
+    and the defaults are used: its llama-server path, reserve etc. do not apply."""
+    from tierdeck.core.settings import Settings, SettingsError  # noqa: PLC0415
+
+    try:
+        return Settings.load()
+    except SettingsError as e:
+        if str(e) not in _settings_warned:
+            _settings_warned.add(str(e))
+            print(f"tierdeck: warning: {e}; using default settings (llama-server path, "
+                  "reserve and last profile from that file are ignored)", file=sys.stderr)
+        return Settings()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="tierdeck",

@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from tierdeck.cli import user_settings
 from tierdeck.core.hardware import detect_devices
-from tierdeck.core.settings import Settings
 from tierdeck.core.units import fmt_bytes
 
 # The numbers whose origin is printed under the table, in this order.
@@ -33,7 +33,7 @@ def run(args) -> int:
         from tierdeck.core.hardware.nvml_probe import child_main  # noqa: PLC0415
 
         return child_main()
-    reserve = args.reserve_mib if args.reserve_mib is not None else Settings.load().reserve_mib
+    reserve = args.reserve_mib if args.reserve_mib is not None else user_settings().reserve_mib
     det = detect_devices(reserve)
     if args.json:
         print(json.dumps(det.to_dict(), indent=2))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
-from tierdeck.cli import CliError
+from tierdeck.cli import CliError, user_settings
 from tierdeck.core.gguf import GGUFError, ModelFacts, read_facts
 from tierdeck.core.hardware.device import Device
 from tierdeck.core.planner import Estimate, PlanRequest, estimate, fit_context
@@ -94,9 +94,7 @@ def _devices(args) -> list[Device]:
 
 def _detect(args):
     from tierdeck.core.hardware import detect_devices  # noqa: PLC0415 - NVML only when needed
-    from tierdeck.core.settings import Settings  # noqa: PLC0415
-
-    reserve = args.reserve_mib if args.reserve_mib is not None else Settings.load().reserve_mib
+    reserve = args.reserve_mib if args.reserve_mib is not None else user_settings().reserve_mib
     return detect_devices(reserve)
 
 

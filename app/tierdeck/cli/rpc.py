@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 
-from tierdeck.cli import CliError
+from tierdeck.cli import CliError, user_settings
 from tierdeck.core.planner.rpc import (
     DEFAULT_PORT,
     WARNING,
@@ -39,10 +39,8 @@ def register(sub) -> None:
 
 def _binary():
     from tierdeck.core.servers.binary import LlamaServerNotFound, find_llama_server  # noqa: PLC0415
-    from tierdeck.core.settings import Settings  # noqa: PLC0415
-
     try:
-        found = find_llama_server(Settings.load().llama_server)
+        found = find_llama_server(user_settings().llama_server)
     except LlamaServerNotFound as e:
         raise CliError(str(e).splitlines()[0]) from None
     rpc = find_rpc_server(found.path)

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from tierdeck.cli import CliError
+from tierdeck.cli import CliError, user_settings
 from tierdeck.cli.server_files import cmd_logs, cmd_profiles
 from tierdeck.core.units import fmt_bytes
 
@@ -83,30 +83,12 @@ def _load_profile(name: str):
         raise CliError(_one_line(e)) from None
 
 
-_settings_warned: set[str] = set()
-
-
-def _settings():
-    """The user's settings; a file that fails to load is said (as the window does), once,
-    and the defaults are used: its llama-server path, reserve etc. do not apply."""
-    from tierdeck.core.settings import Settings, SettingsError  # noqa: PLC0415
-
-    try:
-        return Settings.load()
-    except SettingsError as e:
-        if str(e) not in _settings_warned:
-            _settings_warned.add(str(e))
-            print(f"tierdeck: warning: {e}; using default settings (llama-server path, "
-                  "reserve and last profile from that file are ignored)", file=sys.stderr)
-        return Settings()
-
-
 def _supervisor():
     from tierdeck.core.servers.binary import LlamaServerNotFound  # noqa: PLC0415
     from tierdeck.core.servers.supervisor import Supervisor  # noqa: PLC0415
 
     try:
-        return Supervisor(settings=_settings())
+        return Supervisor(settings=user_settings())
     except LlamaServerNotFound as e:
         raise CliError(str(e).replace("\n", " ")) from None
 
@@ -129,7 +111,7 @@ def _profile_for(tier: str, explicit: str | None):
             return _load_profile(use)
         if len(by_name) > 1:
             raise CliError(f"several profiles are running ({', '.join(by_name)}): use --profile")
-    last = _settings().last_profile
+    last = user_settings().last_profile
     if last:
         return _load_profile(last)
     raise CliError(f"which profile has tier {tier!r}? use --profile NAME (tierdeck profiles lists them)")
@@ -350,9 +332,7 @@ def cmd_env(args) -> int:
 
 
 def _last_profile():
-    from tierdeck.core.settings import Settings  # noqa: PLC0415
-
-    last = Settings.load().last_profile
+    last = user_settings().last_profile
     if not last:
         raise CliError("which profile? use --profile NAME (tierdeck profiles lists them)")
     return _load_profile(last)

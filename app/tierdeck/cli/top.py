@@ -7,7 +7,7 @@ import sys
 import time
 from urllib.parse import urlparse
 
-from tierdeck.cli import CliError
+from tierdeck.cli import CliError, user_settings
 from tierdeck.core.metrics.target import Target
 
 CLEAR = "\x1b[H\x1b[2J"
@@ -56,12 +56,7 @@ def _interval(args) -> float:
         if args.interval <= 0:
             raise CliError("--interval must be positive")
         return args.interval
-    try:
-        from tierdeck.core.settings import Settings  # noqa: PLC0415
-
-        return float(Settings.load().sample_interval_s) or 1.0
-    except Exception:
-        return 1.0
+    return float(user_settings().sample_interval_s)  # a damaged file: warned, defaults used
 
 
 def run(args) -> int:

@@ -40,10 +40,12 @@ class Settings:
         if not isinstance(raw, dict):
             raise SettingsError(f"{path}: settings must be a JSON object")
         known = {f.name for f in fields(cls)} - {"extra"}
+        for k in sorted(known & raw.keys()):
+            why = _wrong(k, raw[k])
+            if why:
+                raise SettingsError(f"{path}: {k} {why} (found {raw[k]!r})")
         s = cls(**{k: v for k, v in raw.items() if k in known})
         s.extra = {k: v for k, v in raw.items() if k not in known}
-        if s.on_quit not in QUIT_CHOICES:
-            raise SettingsError(f"{path}: on_quit must be one of {', '.join(QUIT_CHOICES)}")
         return s
 
     def save(self, path: Path | None = None) -> None:
@@ -54,3 +56,25 @@ class Settings:
 
 class SettingsError(Exception):
     pass
+
+
+_PATHS = ("llama_server", "models_dir", "last_profile")
+_FLAGS = ("close_to_tray", "gateway_keep_running")
+
+
+def _wrong(key: str, v: object) -> str | None:
+    """Why a known key's value cannot be used, or None. A wrong type is refused here, not
+    found later as a crash (or as a string repeated a million times for reserve_mib)."""
+    if key in _PATHS:
+        return None if v is None or isinstance(v, str) else "must be a string or null"
+    if key in _FLAGS:
+        return None if isinstance(v, bool) else "must be true or false"
+    if key == "reserve_mib":
+        ok = isinstance(v, int) and not isinstance(v, bool) and v >= 0
+        return None if ok else "must be a whole number of MiB, 0 or more"
+    if key == "sample_interval_s":
+        ok = isinstance(v, int | float) and not isinstance(v, bool) and 0.2 <= v <= 60
+        return None if ok else "must be a number of seconds from 0.2 to 60"
+    if key == "on_quit":
+        return None if v in QUIT_CHOICES else f"must be one of {', '.join(QUIT_CHOICES)}"
+    return None

@@ -71,10 +71,14 @@ def find_engine_view(env: Mapping[str, str], hardware: str = "",
     is not asked again on every refresh (the disk cache keeps only real listings).
     """
     from tierdeck.core.servers.binary import LlamaServerNotFound, find_llama_server  # noqa: PLC0415
-    from tierdeck.core.settings import Settings  # noqa: PLC0415
+    from tierdeck.core.settings import Settings, SettingsError  # noqa: PLC0415
 
     try:
-        found = find_llama_server(Settings.load().llama_server, dict(env))
+        explicit = Settings.load().llama_server
+    except SettingsError:  # said by whoever shows settings (CLI warning, window dialog)
+        explicit = None
+    try:
+        found = find_llama_server(explicit, dict(env))
     except LlamaServerNotFound as e:
         return EngineView("", error=str(e).splitlines()[0])
     binary = Path(found.path)

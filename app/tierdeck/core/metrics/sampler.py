@@ -286,9 +286,10 @@ def _stale(tg: Target, last: ServerSample | None, busy: bool) -> ServerSample:
 
 
 def _reserve_from_settings() -> int:
-    try:
-        from tierdeck.core.settings import Settings  # noqa: PLC0415
+    from tierdeck.core.settings import Settings, SettingsError  # noqa: PLC0415
 
+    try:
         return Settings.load().reserve_mib * 1024 * 1024
-    except Exception:
-        return 1024 * 1024 * 1024
+    except SettingsError as e:
+        log.warning("%s; reserving the default %d MiB", e, Settings.reserve_mib)
+        return Settings.reserve_mib * 1024 * 1024

@@ -8,6 +8,7 @@ Built-in profiles ship with TierDeck (`builtin_profiles_dir()`); the user's live
 from __future__ import annotations
 
 import io
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from tierdeck.core.profiles.errors import Issue, ProfileError
 from tierdeck.core.profiles.loader import _yaml, load_profile_file, parse_text, profile_from_text
 from tierdeck.core.profiles.schema import Profile, Tier
 from tierdeck.core.resources import builtin_profiles_dir
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -39,11 +42,12 @@ class ProfileEntry:
 
 
 def _models_dir() -> Path | None:
-    try:
-        from tierdeck.core.settings import Settings  # noqa: PLC0415
+    from tierdeck.core.settings import Settings, SettingsError  # noqa: PLC0415
 
+    try:
         d = Settings.load().models_dir
-    except Exception:
+    except SettingsError as e:
+        log.warning("%s; models_dir from that file is not used", e)
         return None
     return Path(d).expanduser() if d else None
 
