@@ -20,8 +20,11 @@ def test_ask_a_demo_tier_and_see_it_stream(live, window, qtbot):
     window.activate_tier("haiku")
     qtbot.waitUntil(lambda: try_it.send_button.isEnabled(), timeout=60000)
 
+    # Few tokens: on a CPU shared with other work llama-server can drop below 1 token/s
+    # (its threads wait on each other); the bounds below are for liveness only.
+    try_it.max_tokens.setValue(16)
     pieces = []
-    with qtbot.waitSignal(try_it.answered, timeout=60000) as done:
+    with qtbot.waitSignal(try_it.answered, timeout=120000) as done:
         task = try_it.ask("Name three colors.")
         task.progress.connect(pieces.append)
         qtbot.waitUntil(lambda: try_it.stop_button.isEnabled())
@@ -36,9 +39,9 @@ def test_ask_a_demo_tier_and_see_it_stream(live, window, qtbot):
 
     # Stop mid-answer: the stream is closed, nothing is reported as an error
     try_it.max_tokens.setValue(400)
-    with qtbot.waitSignal(try_it.failed, timeout=60000) as stopped:
+    with qtbot.waitSignal(try_it.failed, timeout=120000) as stopped:
         try_it.ask("Write a long story about the sea.")
-        qtbot.waitUntil(lambda: len(try_it.answer.toPlainText()) > 20, timeout=30000)
+        qtbot.waitUntil(lambda: len(try_it.answer.toPlainText()) > 20, timeout=90000)
         try_it.stop_button.click()
     assert stopped.args == ["cancelled"] and try_it.stats.text() == "stopped"
     assert try_it.send_button.isEnabled()
