@@ -2,7 +2,8 @@
 
 The window opens the "demo" profile. By default that is the shipped demo with its tiers on
 the tiny generated model (a user copy overrides the built-in file): GUI flows test plumbing
-and stay fast. A test marked `real_model` gets the shipped demo as is (SmolLM2).
+and stay fast. A test marked `real_model` gets the shipped demo's real model (SmolLM2),
+decoding greedily so that its answers do not change from run to run.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from tierdeck.core.settings import Settings
 
 @pytest.fixture
 def gui_settings(tierdeck_home, request) -> Settings:
+    text = (builtin_profiles_dir() / "demo.yaml").read_text()
     if request.node.get_closest_marker("real_model") is None:
-        text = (builtin_profiles_dir() / "demo.yaml").read_text()
-        (ensure_dir(app_dirs().profiles) / "demo.yaml").write_text(text.replace(SMOLLM2_TOKEN, DEMO_TOKEN))
+        text = text.replace(SMOLLM2_TOKEN, DEMO_TOKEN)
+    else:  # greedy decoding: the real model's answers are the same on every run
+        text = text.replace("defaults:\n", 'defaults:\n  extra_args: ["--temp", "0"]\n', 1)
+    (ensure_dir(app_dirs().profiles) / "demo.yaml").write_text(text)
     s = Settings(on_quit="stop", close_to_tray=False, sample_interval_s=0.25, last_profile="demo")
     s.save()
     return s
