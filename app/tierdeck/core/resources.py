@@ -1,4 +1,4 @@
-"""Files TierDeck ships: built-in profiles and icons.
+"""Files TierDeck ships: built-in profiles, icons and, in the standalone app, the demo model.
 
 From a source checkout they are the repository's top-level `profiles/` and `resources/`;
 an installed wheel or a frozen bundle carries copies under `tierdeck/_data/`.
@@ -38,6 +38,14 @@ def resources_dir() -> Path:
 
 def resource_path(name: str) -> Path:
     return resources_dir() / name
+
+
+def bundled_model(name: str) -> Path | None:
+    """A model file the standalone app carries (the demo's SmolLM2), or None."""
+    for folder in _bundled("models"):
+        if (folder / name).is_file():
+            return folder / name
+    return None
 
 
 def chat_template_path(name: str) -> Path:
