@@ -1,6 +1,7 @@
 """`tierdeck gateway PROFILE`: one local endpoint for every tier of a profile, in the foreground.
 
-Prints its URL, serves until Ctrl-C or SIGTERM, and leaves the tiers running when it stops.
+Prints its URL, serves until Ctrl-C or SIGTERM, and leaves the tiers running when it stops
+(--stop-tiers: stops the profile's servers too).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ def register(sub) -> None:
                    "default: $TIERDECK_GATEWAY_TOKEN")
     p.add_argument("--drain-timeout", type=float, default=30.0, metavar="S",
                    help="how long a swap waits for the partner's requests to finish")
+    p.add_argument("--stop-tiers", action="store_true",
+                   help="when the gateway stops, stop the profile's servers too "
+                   "(default: they keep running for the next TierDeck)")
     p.set_defaults(func=cmd_gateway)
 
 
@@ -34,14 +38,16 @@ def cmd_gateway(args) -> int:
     token = args.token or os.environ.get(TOKEN_ENV) or None
     try:
         srv = GatewayServer(profile, args.host, args.port, token=token, ledger=Ledger(),
-                            drain_timeout_s=args.drain_timeout)
+                            drain_timeout_s=args.drain_timeout, stop_tiers=args.stop_tiers)
     except GatewayConfigError as e:
         raise CliError(str(e)) from None
     auth = " (token required)" if token else ""
     print(f"TierDeck gateway for {profile.name} on {srv.url}{auth}", flush=True)
     print(f"  Anthropic: ANTHROPIC_BASE_URL={srv.url}   OpenAI: base_url={srv.url}/v1",
           flush=True)
-    print("  Ctrl-C stops the gateway; the tiers keep running.", flush=True)
+    print("  Ctrl-C stops the gateway and the profile's servers." if args.stop_tiers else
+          "  Ctrl-C stops the gateway; the tiers keep running (--stop-tiers stops them too).",
+          flush=True)
     srv.run()
     print("gateway stopped", file=sys.stderr, flush=True)
     return 0

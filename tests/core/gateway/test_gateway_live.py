@@ -323,3 +323,16 @@ def test_unknown_model_errors_in_each_shape(tmp_path, tiny_model, gateway):
     r = httpx.post(f"{srv.url}/v1/messages", content=b"{not json", timeout=10)
     assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request_error"
     assert srv.gateway.engines.swaps == 0  # nothing was started for bad requests
+
+
+@pytest.mark.parametrize("stop_tiers", [False, True])
+def test_stopping_the_gateway_keeps_or_stops_the_tiers(tmp_path, tiny_model, gateway, stop_tiers):
+    srv = gateway(shared_profile(tmp_path, tiny_model), stop_tiers=stop_tiers)
+    assert post(srv.url, "/v1/messages", {"model": "haiku", "max_tokens": 1,
+                                          "messages": MSG}).status_code == 200
+    pid = engine_status(srv).pid
+    srv.stop()
+    assert _alive(pid) is not stop_tiers  # default: still serving, for the next TierDeck
+    states = {s.tier: s.state for s in srv.sup.status() if s.profile == "gw"}
+    assert states["haiku+sonnet"] == ("stopped" if stop_tiers else "ready")
+    assert srv.sup.hub.registry.read() if not stop_tiers else not srv.sup.hub.registry.read()

@@ -6,13 +6,16 @@ run ASGI. We bind the socket ourselves: a taken port fails here with a clear mes
 port 0 (tests, benches) gets a free port we know before serving.
 
 In the foreground (`tierdeck gateway`), uvicorn turns SIGINT/SIGTERM into a graceful stop:
-open streams get a few seconds, then the process exits. The tiers keep running.
+open streams get a few seconds, then the process exits. The tiers keep running (the next
+TierDeck adopts them) unless it was started with stop_tiers: then it stops its profile's
+servers on the way out.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ipaddress
+import logging
 import os
 import signal
 import socket
@@ -27,6 +30,7 @@ from tierdeck.core.profiles.schema import Profile
 from tierdeck.core.servers.urls import base_url
 
 TOKEN_ENV = "TIERDECK_GATEWAY_TOKEN"
+log = logging.getLogger(__name__)
 
 
 class GatewayConfigError(Exception):
@@ -72,7 +76,7 @@ class _Server(uvicorn.Server):
 class GatewayServer:
     def __init__(self, profile: Profile, host: str = "127.0.0.1", port: int = 4000,
                  token: str | None = None, supervisor=None, ledger=None,
-                 record: bool = True, **gateway_kw):
+                 record: bool = True, stop_tiers: bool = False, **gateway_kw):
         if not is_loopback(host) and not token:
             raise GatewayConfigError(
                 f"binding {host} opens the gateway to the network: give it a token "
@@ -91,6 +95,7 @@ class GatewayServer:
         self.sup = supervisor
         self.ledger = ledger
         self.record = record
+        self.stop_tiers = stop_tiers
         self.gateway = Gateway(profile, supervisor, ledger=ledger, token=token, url=self.url,
                                **gateway_kw)
         cfg = uvicorn.Config(self.gateway, log_level="warning", access_log=False,
@@ -140,6 +145,12 @@ class GatewayServer:
             remove_record(os.getpid())
         with contextlib.suppress(OSError):
             self.sock.close()
+        if self.stop_tiers:
+            try:
+                for st in self.sup.down(None, self.profile.name):
+                    log.info("stopped %s (%s)", st.tier, st.state)
+            except Exception:  # still close the supervisor, record and ledger below
+                log.exception("stopping the profile's tiers failed")
         if self._own_sup:
             self.sup.close()  # the tiers keep running: the next TierDeck adopts them
         close = getattr(self.ledger, "close", None)
