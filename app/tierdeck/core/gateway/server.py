@@ -152,7 +152,7 @@ class GatewayServer:
             except Exception:  # still close the supervisor, record and ledger below
                 log.exception("stopping the profile's tiers failed")
         if self._own_sup:
-            self.sup.close()  # the tiers keep running: the next TierDeck adopts them
+            self.sup.close()  # what still runs keeps running: the next TierDeck adopts it
         close = getattr(self.ledger, "close", None)
         if close is not None:
             close()
