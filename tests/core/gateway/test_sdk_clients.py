@@ -39,6 +39,11 @@ def test_a_stream_llama_server_opens_without_message_start_still_reaches_the_sdk
         final = s.get_final_message()
     assert final.stop_reason == "max_tokens" and final.usage.output_tokens == 2
     assert final.model == "haiku" and "".join(b.text for b in final.content) == text
+    # the opening says the prompt's size, as the engine counts haiku's rendering of it
+    counted = httpx.post(f"{engine}/v1/messages/count_tokens", timeout=30, json={
+        "model": "x", "messages": bare, "chat_template_kwargs": {"enable_thinking": False}})
+    assert final.usage.input_tokens == counted.json()["input_tokens"] > 0
+    assert srv.gateway.ledger.rows[-1].prompt_tokens == final.usage.input_tokens
 
 
 def test_anthropic_sdk(tmp_path, tiny_model, gateway):

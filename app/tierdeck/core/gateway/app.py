@@ -282,12 +282,21 @@ class Gateway:
         gate = self.gates[engine]
         try:
             res = await proxy.forward(self._upstream(engine), out, api, url, data, headers,
-                                      stream, t0,
-                                      start_model=rec.model if api == "anthropic" else None)
+                                      stream, t0, opening=self._opening(engine, es, body,
+                                                                        headers, rec.model)
+                                      if api == "anthropic" and stream else None)
         finally:
             gate.release(ticket)
             self.engines.request_done()
         self._finish(rec, res)
+
+    def _opening(self, engine: str, es: EngineState, body: dict, headers, model: str):
+        """The message_start for an Anthropic stream llama-server opened without one."""
+        async def make() -> bytes:
+            n = await count_tokens(self._upstream(engine), es.base_url, "anthropic", body,
+                                   headers)
+            return proxy.message_start(model, n or 0)  # 0: the engine could not say
+        return make
 
     def _finish(self, rec: RequestRecord, res: proxy.Result) -> None:
         rec.status = res.status

@@ -9,7 +9,9 @@ event instead of a status code.
 One repair: llama-server (b11434) sends an Anthropic stream's `message_start` together with
 the first token's text, so an answer whose first tokens decode to nothing (a partial UTF-8
 byte, a special token) has no `message_start` at all, and the official SDKs then fail to
-build the message. For a local engine's Anthropic stream the gateway puts one in front.
+build the message. For a local engine's Anthropic stream the gateway puts one in front,
+with the prompt's size counted by the engine (clients such as Claude Code read
+`input_tokens` there to know how full the context is).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
@@ -84,12 +87,13 @@ def _headers(resp: httpx.Response) -> list[tuple[bytes, bytes]]:
     return [(k, v) for k, v in resp.headers.raw if k.decode().lower() not in HOP]
 
 
-def message_start(model: str) -> bytes:
+def message_start(model: str, input_tokens: int) -> bytes:
     """The Anthropic stream's opening event, for a stream that lacks one (see the module doc).
-    Input tokens are not known here: 0; the closing message_delta carries the output count."""
+    input_tokens: the whole prompt (llama-server's own event splits off the cached part);
+    the closing message_delta carries the output count."""
     msg = {"id": f"msg_{uuid.uuid4().hex}", "type": "message", "role": "assistant",
            "model": model, "content": [], "stop_reason": None, "stop_sequence": None,
-           "usage": {"input_tokens": 0, "output_tokens": 0}}
+           "usage": {"input_tokens": input_tokens, "output_tokens": 0}}
     data = json.dumps({"type": "message_start", "message": msg}, separators=(",", ":"))
     return f"event: message_start\ndata: {data}\n\n".encode()
 
@@ -102,10 +106,10 @@ def _opens_message(head: bytes) -> bool:
 
 async def forward(client: httpx.AsyncClient, out: Out, api: str, url: str, body: bytes,
                   headers: list[tuple[str, str]], stream: bool, t0: float,
-                  start_model: str | None = None) -> Result:
+                  opening: Callable[[], Awaitable[bytes]] | None = None) -> Result:
     """POST body to url; pass the answer on. Cancelling this closes the upstream request
-    (llama-server then stops generating and frees the slot). start_model: an Anthropic
-    stream from llama-server, given a message_start when it has none (that model name)."""
+    (llama-server then stops generating and frees the slot). opening: for an Anthropic
+    stream from llama-server, makes the message_start it is given when it has none."""
     req = client.build_request("POST", url, content=body, headers=headers)
     try:
         resp = await client.send(req, stream=True)
@@ -131,7 +135,7 @@ async def forward(client: httpx.AsyncClient, out: Out, api: str, url: str, body:
         tap = StreamTap()
         if not out.started:
             await out.start(200, _headers(resp))
-        head = b"" if start_model is not None else None  # until the first line is whole
+        head = b"" if opening is not None else None  # until the first line is whole
         async for chunk in resp.aiter_raw():
             if res.ttft_ms is None:
                 res.ttft_ms = (time.perf_counter() - t0) * 1000
@@ -139,7 +143,7 @@ async def forward(client: httpx.AsyncClient, out: Out, api: str, url: str, body:
                 head += chunk
                 if b"\n" not in head.lstrip():
                     continue
-                chunk = head if _opens_message(head) else message_start(start_model) + head
+                chunk = head if _opens_message(head) else await opening() + head
                 head = None
             tap.feed(chunk)
             await out.chunk(chunk)
