@@ -2,8 +2,11 @@
 
 import json
 
+from tests.cli.test_servers_cli import cli_env  # noqa: F401 - fixture
+from tests.core.gateway.conftest import shared_profile
 from tests.core.gateway.standin import write_gateway_json
 from tierdeck.cli import main
+from tierdeck.core.servers.registry import Registry
 
 
 def run(capsys, *argv):
@@ -37,3 +40,16 @@ def test_env_without_gateway_and_direct(capsys):
     assert rc == 2 and "--direct needs a tier" in err
     rc, _, err = run(capsys, "env", "nope", "--profile", "demo")
     assert rc == 2 and "no tier named 'nope'" in err
+
+
+def test_env_direct_for_a_tier_of_a_shared_engine_gives_the_engines_port(
+        capsys, tmp_path, tiny_model, cli_env):  # noqa: F811
+    prof = shared_profile(tmp_path, tiny_model, scratch=False)
+    rc, _, err = run(capsys, "up", str(prof.path), "haiku")
+    assert rc == 0, err
+    (engine,) = Registry().read().values()
+    assert engine.tier == "haiku+sonnet" and engine.port
+    for tier in ("haiku", "sonnet"):
+        rc, out, err = run(capsys, "env", tier, "--direct", "--format", "json")
+        assert rc == 0, err
+        assert json.loads(out)["env"]["ANTHROPIC_BASE_URL"] == f"http://127.0.0.1:{engine.port}"

@@ -27,10 +27,9 @@ def register(sub) -> None:
 
 
 def cmd_ask(args) -> int:
-    from tierdeck.cli.servers import _profile_for, _run_guarded  # noqa: PLC0415
+    from tierdeck.cli.servers import _profile_for, _run_guarded, _running_entry  # noqa: PLC0415
     from tierdeck.core.ask import THINKING, AskError, ask, ask_target  # noqa: PLC0415
     from tierdeck.core.gateway.control import read_gateway  # noqa: PLC0415
-    from tierdeck.core.servers.registry import Registry  # noqa: PLC0415
 
     prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
     if not prompt.strip():
@@ -40,9 +39,7 @@ def cmd_ask(args) -> int:
     gateway = read_gateway()
     if gateway is not None and gateway.profile != profile.name:
         gateway = None  # a gateway for another profile does not know this tier
-    engine = profile.engine_of(tier.name)  # a tier of a shared engine runs on the engine's server
-    running = next((e for e in Registry().read().values()
-                    if e.profile == profile.name and e.tier == engine), None)
+    running = _running_entry(profile, tier.name)  # a shared engine's member: the engine's server
     if running is None and gateway is None and not tier.is_remote:
         raise CliError(f"{tier.name} is not running: tierdeck up {profile.name} {tier.name} "
                        f"(or run `tierdeck gateway {profile.name}`, which starts tiers on demand)")

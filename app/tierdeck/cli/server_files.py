@@ -15,6 +15,9 @@ def cmd_logs(args) -> int:
     from tierdeck.core.servers.logfiles import LogTail, log_path_for, read_tail  # noqa: PLC0415
     from tierdeck.core.servers.registry import Registry  # noqa: PLC0415
 
+    # Not servers._running_entry: that needs the profile loaded, and a running server's log
+    # must stay readable when its profile no longer loads. The registry key names the engine's
+    # members, so a tier of a shared engine finds the engine's file all the same.
     path = None
     for e in Registry().read().values():  # a tier of a shared engine logs in the engine's file
         if args.tier in members_of(e.tier) and (args.profile is None or e.profile == args.profile):

@@ -117,6 +117,18 @@ def _profile_for(tier: str, explicit: str | None):
     raise CliError(f"which profile has tier {tier!r}? use --profile NAME (tierdeck profiles lists them)")
 
 
+def _running_entry(profile, tier: str):
+    """The registry entry of the server a tier of this profile runs on, or None if it is down.
+
+    A tier of a shared engine runs on the engine's server, whose entry is keyed by the engine
+    (e.g. haiku+sonnet), not by the tier."""
+    from tierdeck.core.servers.registry import Registry  # noqa: PLC0415
+
+    engine = profile.engine_of(tier)
+    return next((e for e in Registry().read().values()
+                 if e.profile == profile.name and e.tier == engine), None)
+
+
 def _remember(profile) -> None:
     """Remember the profile for the next switch/env: by name if the folders have it, else path."""
     from tierdeck.core.paths import app_dirs  # noqa: PLC0415
@@ -340,18 +352,15 @@ def _last_profile():
 
 def _env_direct(args) -> int:
     from tierdeck.core.clients import client_settings  # noqa: PLC0415
-    from tierdeck.core.servers.registry import Registry  # noqa: PLC0415
 
     if not args.tier:
         raise CliError("--direct needs a tier: tierdeck env TIER --direct")
     if args.format == "openai":
         raise CliError("--format openai is for the gateway (llama-server's own /v1 works too: "
                        "use its base URL from --format json)")
-    entries = [e for e in Registry().read().values() if e.tier == args.tier
-               and (args.profile is None or e.profile == args.profile)]
     profile = _profile_for(args.tier, args.profile)
     tier = _run_guarded(lambda: profile.tier(args.tier))
-    running = next((e for e in entries if e.profile == profile.name), None)
+    running = _running_entry(profile, tier.name)
     cs = client_settings(tier, profile, running)
     sys.stdout.write(cs.render(args.format))
     return 0
