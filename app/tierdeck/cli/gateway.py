@@ -16,11 +16,14 @@ def register(sub) -> None:
     p = sub.add_parser("gateway", help="serve every tier of a profile on one URL "
                        "(Anthropic + OpenAI APIs); Ctrl-C stops it, tiers keep running")
     p.add_argument("profile", help="profile name or path to a .yaml file")
-    p.add_argument("--host", default="127.0.0.1",
-                   help="bind address (default 127.0.0.1; any other needs --token)")
-    p.add_argument("--port", type=int, default=4000, help="port (default 4000; 0: any free)")
+    from tierdeck.core.gateway.control import DEFAULT_HOST, DEFAULT_PORT, TOKEN_ENV  # noqa: PLC0415
+
+    p.add_argument("--host", default=DEFAULT_HOST,
+                   help=f"bind address (default {DEFAULT_HOST}; any other needs --token)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT,
+                   help=f"port (default {DEFAULT_PORT}; 0: any free)")
     p.add_argument("--token", help="require this API key from clients (x-api-key or Bearer); "
-                   "default: $TIERDECK_GATEWAY_TOKEN")
+                   f"default: ${TOKEN_ENV}")
     p.add_argument("--drain-timeout", type=float, default=30.0, metavar="S",
                    help="how long a swap waits for the partner's requests to finish")
     p.add_argument("--stop-tiers", action="store_true",
@@ -31,8 +34,9 @@ def register(sub) -> None:
 
 def cmd_gateway(args) -> int:
     from tierdeck.cli.servers import _load_profile  # noqa: PLC0415
+    from tierdeck.core.gateway.control import TOKEN_ENV  # noqa: PLC0415
     from tierdeck.core.gateway.ledger import Ledger  # noqa: PLC0415
-    from tierdeck.core.gateway.server import TOKEN_ENV, GatewayConfigError, GatewayServer  # noqa: PLC0415
+    from tierdeck.core.gateway.server import GatewayConfigError, GatewayServer  # noqa: PLC0415
 
     profile = _load_profile(args.profile)
     token = args.token or os.environ.get(TOKEN_ENV) or None

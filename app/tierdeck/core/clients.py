@@ -18,16 +18,16 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
+from tierdeck.core.gateway.control import DEFAULT_HOST, DEFAULT_PORT, TOKEN_ENV
 from tierdeck.core.profiles.schema import SLOTS, Profile, Tier
 from tierdeck.core.servers.events import ServerStatus
-from tierdeck.core.servers.urls import connect_host
+from tierdeck.core.servers.urls import base_url, connect_host
 
 FORMATS = ("shell", "dotenv", "json", "litellm")
 GATEWAY_FORMATS = (*FORMATS, "openai")
 ANTHROPIC_API = "https://api.anthropic.com"
 NO_KEY = "none"  # llama-server without --api-key accepts any token; clients insist on one
-GATEWAY_URL = "http://127.0.0.1:4000"  # where `tierdeck gateway` listens by default
-GATEWAY_TOKEN_ENV = "TIERDECK_GATEWAY_TOKEN"
+GATEWAY_URL = base_url(DEFAULT_HOST, DEFAULT_PORT)  # where `tierdeck gateway` listens by default
 
 
 class EnvRef(str):
@@ -191,8 +191,8 @@ def gateway_clients(profile: Profile, gateway: Any = None) -> GatewayClients:
                      f"not {profile.name}: restart it with this profile")
     token: str = NO_KEY
     if gateway is not None and gateway.token_required:
-        token = EnvRef(GATEWAY_TOKEN_ENV)
-        notes.append(f"this gateway requires its token: set {GATEWAY_TOKEN_ENV} to it first")
+        token = EnvRef(TOKEN_ENV)
+        notes.append(f"this gateway requires its token: set {TOKEN_ENV} to it first")
     models = {t.name: (t.model or t.alias) if t.is_remote else t.alias
               for t in profile.tiers.values()}
     env = {"ANTHROPIC_BASE_URL": url, "ANTHROPIC_AUTH_TOKEN": token}
@@ -206,7 +206,7 @@ def gateway_clients(profile: Profile, gateway: Any = None) -> GatewayClients:
         if slot == "haiku":
             # Subagents are the fast, parallel work: they belong on the fast tier.
             env["CLAUDE_CODE_SUBAGENT_MODEL"] = models[tier.name]
-    api_key = f"os.environ/{GATEWAY_TOKEN_ENV}" if isinstance(token, EnvRef) else token
+    api_key = f"os.environ/{TOKEN_ENV}" if isinstance(token, EnvRef) else token
     litellm = [{"model_name": models[name],
                 "litellm_params": {"model": f"anthropic/{models[name]}", "api_base": url,
                                    "api_key": api_key}}

@@ -101,7 +101,8 @@ def test_gateway_not_running_or_other_profile_says_so():
 
 def test_gateway_token_is_referenced_never_printed():
     """A token-protected gateway: every format names the variable holding the token."""
-    from tierdeck.core.clients import GATEWAY_TOKEN_ENV, gateway_clients
+    from tierdeck.core.clients import gateway_clients
+    from tierdeck.core.gateway.control import TOKEN_ENV
 
     prof = load_profile("demo")
     gc = gateway_clients(prof, gateway_record(host="0.0.0.0", url="http://192.168.7.2:4100",
@@ -109,9 +110,9 @@ def test_gateway_token_is_referenced_never_printed():
     script = gc.render("shell") + gc.render("openai") + \
         'echo "$ANTHROPIC_AUTH_TOKEN|$OPENAI_API_KEY"'
     out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True,
-                         env={"PATH": "/usr/bin:/bin", GATEWAY_TOKEN_ENV: "s3cret"}).stdout
+                         env={"PATH": "/usr/bin:/bin", TOKEN_ENV: "s3cret"}).stdout
     assert out.strip() == "s3cret|s3cret"
-    assert f"ANTHROPIC_AUTH_TOKEN=${{{GATEWAY_TOKEN_ENV}}}" in gc.render("dotenv")
-    assert json.loads(gc.render("json"))["env"]["ANTHROPIC_AUTH_TOKEN"] == f"${{{GATEWAY_TOKEN_ENV}}}"
-    assert f"api_key: os.environ/{GATEWAY_TOKEN_ENV}" in gc.render("litellm")
-    assert any(GATEWAY_TOKEN_ENV in n for n in gc.notes)
+    assert f"ANTHROPIC_AUTH_TOKEN=${{{TOKEN_ENV}}}" in gc.render("dotenv")
+    assert json.loads(gc.render("json"))["env"]["ANTHROPIC_AUTH_TOKEN"] == f"${{{TOKEN_ENV}}}"
+    assert f"api_key: os.environ/{TOKEN_ENV}" in gc.render("litellm")
+    assert any(TOKEN_ENV in n for n in gc.notes)

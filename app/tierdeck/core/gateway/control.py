@@ -27,7 +27,9 @@ from tierdeck.core.paths import app_dirs, ensure_dir
 
 RECORD_FILE = "gateway.json"
 LOG_FILE = "gateway.log"
-TOKEN_ENV = "TIERDECK_GATEWAY_TOKEN"
+TOKEN_ENV = "TIERDECK_GATEWAY_TOKEN"  # the gateway's token, for the gateway and its clients
+DEFAULT_HOST = "127.0.0.1"  # where `tierdeck gateway` listens unless told otherwise
+DEFAULT_PORT = 4000
 
 
 @dataclass
@@ -86,7 +88,7 @@ def _argv(profile_name: str, host: str, port: int) -> list[str]:
             "--host", host, "--port", str(port)]
 
 
-def start_detached(profile_name: str, host: str = "127.0.0.1", port: int = 4000,
+def start_detached(profile_name: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
                    token: str | None = None, timeout: float = 30.0) -> GatewayRecord:
     """Start `tierdeck gateway` in its own session (it survives the window) and wait until
     /health answers. Raises RuntimeError with the log's last lines if it does not."""

@@ -25,11 +25,17 @@ import time
 import uvicorn
 
 from tierdeck.core.gateway.app import Gateway
-from tierdeck.core.gateway.control import GatewayRecord, remove_record, write_record
+from tierdeck.core.gateway.control import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    TOKEN_ENV,
+    GatewayRecord,
+    remove_record,
+    write_record,
+)
 from tierdeck.core.profiles.schema import Profile
 from tierdeck.core.servers.urls import base_url
 
-TOKEN_ENV = "TIERDECK_GATEWAY_TOKEN"
 log = logging.getLogger(__name__)
 
 
@@ -74,7 +80,7 @@ class _Server(uvicorn.Server):
 
 
 class GatewayServer:
-    def __init__(self, profile: Profile, host: str = "127.0.0.1", port: int = 4000,
+    def __init__(self, profile: Profile, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
                  token: str | None = None, supervisor=None, ledger=None,
                  record: bool = True, stop_tiers: bool = False, **gateway_kw):
         if not is_loopback(host) and not token:

@@ -25,8 +25,7 @@ from typing import Any
 
 import httpx
 
-from tierdeck.core.clients import GATEWAY_TOKEN_ENV
-from tierdeck.core.gateway.control import GatewayRecord, read_gateway
+from tierdeck.core.gateway.control import TOKEN_ENV, GatewayRecord, read_gateway
 from tierdeck.core.gateway.ledger import Ledger
 
 log = logging.getLogger(__name__)
@@ -145,7 +144,7 @@ class GatewayWatch:
 
     def _status(self, rec: GatewayRecord, now: float, mono: float) -> GatewaySnapshot:
         headers = {}
-        token = os.environ.get(GATEWAY_TOKEN_ENV)
+        token = os.environ.get(TOKEN_ENV)
         if token:
             headers = {"Authorization": f"Bearer {token}", "x-api-key": token}
         try:
