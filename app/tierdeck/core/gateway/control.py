@@ -19,7 +19,6 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import httpx
 import psutil
 
 from tierdeck.core.fsutil import atomic_write_text
@@ -92,6 +91,8 @@ def start_detached(profile_name: str, host: str = DEFAULT_HOST, port: int = DEFA
                    token: str | None = None, timeout: float = 30.0) -> GatewayRecord:
     """Start `tierdeck gateway` in its own session (it survives the window) and wait until
     /health answers. Raises RuntimeError with the log's last lines if it does not."""
+    import httpx  # noqa: PLC0415 - only this needs it; readers of the record do not
+
     cur = read_gateway()
     if cur is not None:
         if cur.port == port and cur.host == host and cur.profile in (
