@@ -141,3 +141,22 @@ def test_plan_without_budget_spreads_over_every_detected_gpu_as_the_supervisor_d
     assert rc == 0 and d["fits"]
     assert [x["name"] for x in d["devices"]] == ["CUDA0", "CUDA1"]
     assert len(d["tensor_split"]) == 2
+
+
+def test_plan_without_budget_reads_the_hardware_once(q14, capsys, monkeypatch):
+    """The default path picks the device from the same detection it checked for several GPUs."""
+    import tierdeck.core.hardware as hw
+    from tests.core.hardware.fake_nvml import FakeNvml, rtx_3090_ti
+
+    real = hw.detect_devices
+    calls = []
+
+    def one_card(reserve_mib, **kw):
+        calls.append(reserve_mib)
+        return real(reserve_mib, nvml=FakeNvml([rtx_3090_ti()]),
+                    platform_name="linux", machine="x86_64", memory=(64 * 1024**3, 40 * 1024**3))
+
+    monkeypatch.setattr(hw, "detect_devices", one_card)
+    rc, d = _json(capsys, "plan", str(q14), "--parallel", "2", "--json", "--no-calibration")
+    assert rc == 0 and "3090" in d["device"]["name"]
+    assert len(calls) == 1

@@ -85,10 +85,13 @@ def _devices(args) -> list[Device]:
         from tierdeck.core.planner.multi_fit import tier_devices  # noqa: PLC0415
         from tierdeck.core.profiles.schema import Tier  # noqa: PLC0415
 
-        gpus = tier_devices(Tier(name="plan"), _detect(args).devices)
+        det = _detect(args)
+        gpus = tier_devices(Tier(name="plan"), det.devices)
         if len(gpus) > 1:
             return rpc + gpus
-    one = _device(args)
+        one = _device(args, det)  # one detection: reading the hardware again gives nothing new
+    else:
+        one = _device(args)
     return rpc + [one] if rpc and one.is_gpu else (rpc or [one])
 
 
@@ -98,7 +101,8 @@ def _detect(args):
     return detect_devices(reserve)
 
 
-def _device(args) -> Device:
+def _device(args, det=None) -> Device:
+    """det: the detection already made, if any (else _device detects when it needs to)."""
     if args.budget is not None:
         try:
             b = parse_size(args.budget)
@@ -106,7 +110,8 @@ def _device(args) -> Device:
             raise CliError(f"--budget: {e}") from None
         return Device(index=-1, kind=args.kind, name="--budget", total_bytes=b,
                       free_bytes=b, budget_bytes=b, reserve_bytes=0, source="--budget")
-    det = _detect(args)
+    if det is None:
+        det = _detect(args)
     if args.device is not None:
         for d in det.devices:
             if str(d.index) == str(args.device):
