@@ -58,3 +58,14 @@ def test_usage_empty_and_bad_since(capsys):
     assert rc == 0 and "no requests through the gateway" in out
     rc, _, err = run(capsys, "usage", "--since", "yesterday")
     assert rc == 2 and "--since 'yesterday'" in err and "Traceback" not in err
+
+
+def test_usage_says_a_damaged_settings_file_as_every_command_does(capsys):
+    from tierdeck.core.settings import Settings
+
+    fill()
+    Settings.path().parent.mkdir(parents=True, exist_ok=True)
+    Settings.path().write_text('{"last_profile": "demo",')  # cut short
+    rc, out, err = run(capsys, "usage", "--json")
+    assert rc == 0 and json.loads(out)["tiers"]["haiku"]["requests"] == 2
+    assert err.count("warning:") == 1 and "using default settings" in err

@@ -53,13 +53,9 @@ def _binary():
 def _hosts(args) -> list[tuple[str, int, int | None, bool, str | None]]:
     """(host, port, threads, cache, device) for each rpc-server to print."""
     if args.profile:
-        from tierdeck.core.profiles import ProfileError  # noqa: PLC0415
-        from tierdeck.core.profiles.store import load_profile  # noqa: PLC0415
+        from tierdeck.cli.servers import _load_profile  # noqa: PLC0415
 
-        try:
-            prof = load_profile(args.profile)
-        except ProfileError as e:
-            raise CliError(str(e)) from None
+        prof = _load_profile(args.profile)
         hosts = [(h.host, h.port, h.threads, h.cache, h.device) for h in prof.rpc]
         if args.host or args.port:
             hosts = [h for h in hosts if (not args.host or h[0] == args.host) and (not args.port or h[1] == args.port)]

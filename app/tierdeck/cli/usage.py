@@ -7,7 +7,7 @@ import re
 import sys
 import time
 
-from tierdeck.cli import CliError
+from tierdeck.cli import CliError, user_settings
 
 UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -36,28 +36,21 @@ def parse_since(text: str, now: float | None = None) -> float | None:
 
 def _prices(explicit: str | None):
     """Prices of the profile named, else the gateway's or last used profile, else None."""
+    from tierdeck.cli.servers import _load_profile  # noqa: PLC0415
     from tierdeck.core.gateway.prices import profile_prices  # noqa: PLC0415
-    from tierdeck.core.profiles import ProfileError, load_profile  # noqa: PLC0415
 
     if explicit:
-        try:
-            return profile_prices(load_profile(explicit))
-        except ProfileError as e:
-            raise CliError(str(e).splitlines()[0]) from None
+        return profile_prices(_load_profile(explicit))
     from tierdeck.core.gateway.control import read_gateway  # noqa: PLC0415
-    from tierdeck.core.settings import Settings, SettingsError  # noqa: PLC0415
 
     gw = read_gateway()
-    try:
-        name = gw.profile if gw is not None else Settings.load().last_profile
-    except SettingsError:
-        name = None
+    name = gw.profile if gw is not None else user_settings().last_profile
     if not name:
         return None
     try:
-        return profile_prices(load_profile(name))
-    except ProfileError as e:
-        print(f"tierdeck: prices by tier name only: {str(e).splitlines()[0]}", file=sys.stderr)
+        return profile_prices(_load_profile(name))
+    except CliError as e:
+        print(f"tierdeck: prices by tier name only: {e}", file=sys.stderr)
         return None
 
 
