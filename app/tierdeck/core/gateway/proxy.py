@@ -34,8 +34,6 @@ SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-
 HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding",
        "proxy-authenticate", "proxy-authorization", "te", "trailer", "upgrade", "date",
        "server"}
-# Request headers a remote upstream must not get from us.
-HOP_REQ = HOP | {"host", "accept-encoding"}
 
 
 class Out:
@@ -160,8 +158,6 @@ async def forward(client: httpx.AsyncClient, out: Out, api: str, url: str, body:
 
 
 def _message(raw: bytes) -> str:
-    import json  # noqa: PLC0415
-
     try:
         d = json.loads(raw)
         err = d.get("error")

@@ -78,15 +78,13 @@ def from_stream(head: bytes, tail: bytes) -> Usage:
 class StreamTap:
     """Keeps the first HEAD and last TAIL bytes of a stream that passes through."""
 
-    __slots__ = ("head", "tail", "n")
+    __slots__ = ("head", "tail")
 
     def __init__(self) -> None:
         self.head = b""
         self.tail = b""
-        self.n = 0
 
     def feed(self, chunk: bytes) -> None:
-        self.n += len(chunk)
         if len(self.head) < HEAD:
             self.head += chunk[: HEAD - len(self.head)]
         self.tail = (self.tail + chunk)[-TAIL:]

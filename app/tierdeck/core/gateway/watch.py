@@ -82,7 +82,6 @@ class GatewayWatch:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self.latest: GatewaySnapshot | None = None
 
     def subscribe(self, fn: Callable[[GatewaySnapshot], None]) -> Callable[[], None]:
         with self._lock:
@@ -139,7 +138,6 @@ class GatewayWatch:
             snap = self._status(rec, now, mono)
         if snap.running:  # rows only come from a gateway: an idle window reads nothing
             self._add_token_rates(snap, mono)
-        self.latest = snap
         return snap
 
     def _status(self, rec: GatewayRecord, now: float, mono: float) -> GatewaySnapshot:
