@@ -120,7 +120,9 @@ def tier_device(detection, tier: Tier | None = None):
 def plan_tier(tier: Tier, reserve_mib: int = 1024, device=None, detection=None) -> TierPlan:
     """Never raises: an unreadable GGUF or a planner error only means 'not planned' (said in
     the notes and the summary). device: plan on this one device; detection: a hardware
-    Detection to plan on instead of detecting now (injected readings)."""
+    Detection to plan on instead of detecting now (injected readings), or a function that
+    gives one, called only when the plan needs the devices (the supervisor's long-lived
+    hardware session); a None from either means: detect now."""
     from tierdeck.core.gguf import GGUFError, read_facts  # noqa: PLC0415
 
     plan = TierPlan(ctx_per_slot=tier.ctx_per_slot)
@@ -134,6 +136,8 @@ def plan_tier(tier: Tier, reserve_mib: int = 1024, device=None, detection=None) 
         if device is None:
             from tierdeck.core.planner.multi_fit import tier_devices  # noqa: PLC0415
 
+            if callable(detection):
+                detection = detection()
             if detection is None:
                 from tierdeck.core.hardware import detect_devices  # noqa: PLC0415
 
