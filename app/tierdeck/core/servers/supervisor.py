@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from tierdeck.core.hardware import HardwareSession
 
 log = logging.getLogger(__name__)
-ACTIVE = tuple(str(s) for s in lifecycle.ACTIVE)  # kept for old imports: use lifecycle.active
 
 
 class Supervisor:
@@ -232,6 +231,6 @@ def _load_settings() -> Settings:
 
 
 __all__ = [
-    "ACTIVE", "LOADS_FILE", "LogLine", "ProfileError", "ServerStatus", "StateChanged", "Step",
+    "LOADS_FILE", "LogLine", "ProfileError", "ServerStatus", "StateChanged", "Step",
     "Supervisor", "SupervisorError", "free_port",
 ]

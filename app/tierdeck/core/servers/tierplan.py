@@ -105,15 +105,10 @@ def plan_request(tier: Tier, ctx: int | None = None):
 def tier_device(detection, tier: Tier | None = None):
     """The device a tier is planned on: the detection's default (the GPU with the most
     budget, else host memory). One rule, so the plan view, `tierdeck plan` and the
-    supervisor agree; a tier that names a device index (multi-GPU) gets that one."""
+    supervisor agree. (A tier over several devices, or kept to some by `devices:`, is
+    planned through planner.multi_fit.tier_devices first.)"""
     if detection is None or not detection.devices:
         return None
-    index = getattr(tier, "device", None) if tier is not None else None
-    if isinstance(index, int):
-        try:
-            return detection.by_index(index)
-        except LookupError:
-            return None
     return detection.default_device()
 
 
