@@ -155,3 +155,21 @@ def test_detect_on_a_mac_uses_vm_stat_for_free_memory():
     [apple] = det.devices
     assert apple.free_bytes == min(apple.total_bytes, available_from_vm_stat(VM_STAT, 32 * GiB))
     assert "vm_stat" in apple.how["free_bytes"]
+
+
+def test_gpu_core_count_is_read_once_per_session():
+    """The window detects every second: ioreg (a subprocess) runs once, like sysctl's reads."""
+    from tierdeck.core.hardware import HardwareSession
+
+    calls = []
+
+    def gpu_cores():
+        calls.append(1)
+        return 40
+
+    with HardwareSession(sysctl=mac(128, "Apple M3 Max"), platform_name="darwin", machine="arm64",
+                         memory=(128 * GiB, 100 * GiB), engine=None, gpu_cores=gpu_cores) as s:
+        first = s.detect(0).devices[0]
+        for _ in range(3):
+            assert s.detect(0).devices[0].bandwidth_bytes_per_s == first.bandwidth_bytes_per_s
+    assert first.bandwidth_bytes_per_s == 400e9 and calls == [1]  # the 40-core M3 Max

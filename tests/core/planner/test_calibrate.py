@@ -150,3 +150,14 @@ def _facts_small():
         p = write_model(Path(tempfile.mkdtemp()) / "q14.gguf", qwen3_14b(write_vocab=False))
         _SMALL["f"] = read_facts(p)
     return _SMALL["f"]
+
+
+def test_oom_lines_are_the_supervisors_own(tmp_path):
+    """The lines classify.py calls out of memory raise the reserve too (std::bad_alloc was missed)."""
+    from tierdeck.core.servers.classify import classify_failure  # noqa: PLC0415
+
+    lines = ["llama_model_load: loading model tensors",
+             "terminate called after throwing an instance of 'std::bad_alloc'"]
+    assert classify_failure(lines).kind == "oom"
+    assert calibrate([], [lines]).reserve_bytes == {"*": OOM_STEP}
+    assert calibrate([], [[*lines, "main: model loaded"]]).reserve_bytes == {}

@@ -79,3 +79,17 @@ def test_bad_rpc_entries_name_file_line_and_key(tiny_model, top, line, msg):
     with pytest.raises(ProfileError) as e:
         profile(tiny_model, "", top)
     assert f"/tmp/p.yaml:{line}:" in str(e.value) and msg in str(e.value)
+
+
+def test_devices_go_by_llama_servers_own_names(tiny_model):
+    """A card llama-server calls CUDA1 while it is listed first (its engine_id, from
+    hardware.select) is the one `devices: [CUDA1]` means, and its buffers are CUDA1's."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    from tierdeck.core.planner.multi import device_label  # noqa: PLC0415
+
+    swapped = [replace(GPUS[0], engine_id="CUDA1"), replace(GPUS[1], engine_id="CUDA0"), GPUS[2]]
+    t = profile(tiny_model, ", devices: [CUDA1]").tiers["sonnet"]
+    assert [d.name for d in tier_devices(t, swapped)] == ["NVIDIA GeForce RTX 3090 Ti"]
+    assert [device_label(d, i) for i, d in enumerate(swapped[:2])] == ["CUDA1", "CUDA0"]
+    assert device_label(GPUS[1], 1) == "CUDA1"  # no engine name: the position, as before

@@ -176,3 +176,36 @@ def test_a_stop_whose_stopper_died_is_finished_by_the_next_tierdeck(
         if p.poll() is None:
             p.kill()
             p.wait(10)
+
+
+def test_one_hardware_session_for_every_start(tmp_path, fake_bin, tiny_model, supervisors):
+    """Each start plans on the devices read through the supervisor's one hardware session:
+    NVML is opened once for many starts (not once per tier) and closed with the supervisor."""
+    from tests.core.hardware.fake_nvml import FakeNvml, rtx_3090_ti
+    from tests.core.servers.conftest import make_profile
+    from tierdeck.core.hardware import HardwareSession
+    from tierdeck.core.units import GiB
+
+    fake = FakeNvml([rtx_3090_ti()])
+    made = []
+
+    def hardware():
+        made.append(HardwareSession(nvml=fake, platform_name="linux", memory=(64 * GiB, 40 * GiB)))
+        return made[-1]
+
+    tier = {"env": {"FAKE_MODE": "ready"}}
+    prof = make_profile(tmp_path, {"x": tiny_tier(tiny_model, **tier),
+                                   "y": tiny_tier(tiny_model, **tier)})
+    sup = supervisors(binary=fake_bin, hardware=hardware)
+    assert fake.inits == 0 and made == []  # opened on first use, not with the supervisor
+    for names in (["x"], ["y"]):
+        [st] = sup.up(prof, names)
+        assert st.state == "ready", st.reason
+    sup.down("x")
+    [st] = sup.up(prof, ["x"])
+    assert st.state == "ready", st.reason
+    assert "RTX 3090 Ti" in st.plan_note, st.plan_note  # planned on the injected card
+    assert len(made) == 1 and fake.inits == 1 and fake.shutdowns == 0
+    sup.down(None)
+    sup.close()
+    assert fake.shutdowns == 1

@@ -85,3 +85,15 @@ def test_plan_summary_says_what_happened(tmp_path, tiny_model):
         "does not fit on cpu:0 tiny: started with llama-server's --fit"
     assert plan_tier(t["fixed"], device=dev).summary().endswith(": may not fit")
     assert plan_tier(t["junk"]).summary().startswith("not planned: cannot read the GGUF")
+
+
+def test_detection_function_is_asked_only_when_the_plan_needs_devices(tmp_path, tiny_model):
+    asked = []
+
+    def detection():
+        asked.append(1)
+        return two_gpus()
+
+    t = tiers(tmp_path, tiny_model)
+    assert plan_tier(t["junk"], detection=detection).planned_bytes is None and asked == []
+    assert plan_tier(t["fixed"], detection=detection).device == "2 devices" and asked == [1]

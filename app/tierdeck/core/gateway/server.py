@@ -14,7 +14,6 @@ servers on the way out.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 import os
 import signal
@@ -44,12 +43,10 @@ class GatewayConfigError(Exception):
 
 
 def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    """servers.urls.is_loopback, the one rule (this name kept for importers)."""
+    from tierdeck.core.servers.urls import is_loopback as loopback  # noqa: PLC0415
+
+    return loopback(host)
 
 
 def bind(host: str, port: int) -> socket.socket:

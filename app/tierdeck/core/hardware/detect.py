@@ -112,7 +112,8 @@ class HardwareSession:
         injected = nvml is not None or sysctl is not None
         # Injected readings describe another machine: asking this machine's binary would mix them.
         self._engine = None if (engine == AUTO and injected) else engine
-        self._gpu_cores = gpu_cores if gpu_cores is not None else (None if injected else run_gpu_cores)
+        self._gpu_cores_fn = gpu_cores if gpu_cores is not None else (None if injected else run_gpu_cores)
+        self._gpu_cores_cache: list[int | None] = []  # [count] once asked (an ioreg run)
         self._vm_stat = vm_stat if vm_stat is not None else (None if injected else run_vm_stat)
         self._reader: NvidiaReader | None = None
         self._caps: dict[int, tuple[int, int] | None] = {}
@@ -137,6 +138,13 @@ class HardwareSession:
         if name not in self._sysctl_cache:  # static facts: asked once per session
             self._sysctl_cache[name] = self._sysctl_fn(name)
         return self._sysctl_cache[name]
+
+    def gpu_cores(self) -> int | None:
+        """The Apple GPU's core count, a static fact like sysctl's: asked once per session
+        (the window detects every second; ioreg is a subprocess)."""
+        if not self._gpu_cores_cache and self._gpu_cores_fn is not None:
+            self._gpu_cores_cache.append(self._gpu_cores_fn())
+        return self._gpu_cores_cache[0] if self._gpu_cores_cache else None
 
     def engine_view(self, hardware: str = "") -> EngineView | None:
         if self._engine == AUTO:
@@ -210,7 +218,8 @@ class HardwareSession:
         apple = read_apple(available, reserve, self.sysctl,
                            metal_working_set=metal.total_bytes if metal else None,
                            metal_name=metal.description if metal else None,
-                           gpu_cores=self._gpu_cores, available_how=avail_how)
+                           gpu_cores=self.gpu_cores if self._gpu_cores_fn is not None else None,
+                           available_how=avail_how)
         if apple is None:
             notes.append("Apple Silicon: sysctl hw.memsize unreadable; using host RAM")
             return Detection([read_cpu(0, total, available, reserve)], notes, rules)

@@ -23,6 +23,7 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tierdeck.core.servers.classify import LOADED, OOM  # the supervisor's own reading of a log
 from tierdeck.core.units import MiB
 
 OOM_STEP = 256 * MiB
@@ -32,7 +33,6 @@ _BACKEND = re.compile(r"^(CUDA|ROCm|Vulkan|Metal|MTL|RPC|SYCL|CPU)", re.I)
 _OOM_DEVICE = re.compile(r"\b(CUDA\d+|ROCm\d+|Vulkan\d+|RPC\d+(?:\[[^\]]*\])?|Metal|MTL\d*)\b")
 _OOM_SIZE = re.compile(r"(?:of size|allocate)\s+(\d+)(?:\s*bytes)?\b|([0-9.]+)\s*MiB")
 _CUDA_DEVICE = re.compile(r"cuda\w*:.* on device (\d+)", re.I)
-_OOM = re.compile(r"out of memory|cudaMalloc failed|failed to allocate|insufficient memory|OutOfMemory", re.I)
 
 
 def backend_of(buffer_or_kind: str) -> str:
@@ -130,7 +130,7 @@ def _oom_from_lines(lines: list[str]) -> tuple[str, int] | None:
     """(device, bytes that failed) from an out-of-memory log; device 'CUDA0' etc. or '' if unnamed.
     The line naming a buffer wins ("failed to allocate CUDA1 buffer of size N"), then a
     "cudaMalloc ... on device N" line, then any out-of-memory line."""
-    hits = [ln for ln in lines if _OOM.search(ln)]
+    hits = [ln for ln in lines if OOM.search(ln)]
     if not hits:
         return None
     named = [ln for ln in hits if _OOM_DEVICE.search(ln)]
@@ -153,17 +153,15 @@ def load_calibration(data_dir: Path | None = None, logs_dir: Path | None = None)
     Missing files mean 'no calibration yet'."""
     from tierdeck.core.paths import app_dirs  # noqa: PLC0415
     from tierdeck.core.servers.loads import LOADS_FILE, read_loads  # noqa: PLC0415
+    from tierdeck.core.servers.logfiles import read_tail  # noqa: PLC0415
 
     dirs = app_dirs() if data_dir is None or logs_dir is None else None
     data_dir = data_dir or dirs.data
     logs_dir = logs_dir or dirs.logs
     records = read_loads(Path(data_dir) / LOADS_FILE)
-    logs = []
-    for p in sorted((Path(logs_dir) / "servers").glob("*.log*")) if logs_dir else []:
-        try:
-            logs.append(p.read_text(encoding="utf-8", errors="replace").splitlines()[-200:])
-        except OSError:
-            continue
+    # The tails only (a log may be 32 MiB); an unreadable one reads as no lines.
+    logs = [read_tail(p, 200)
+            for p in (sorted((Path(logs_dir) / "servers").glob("*.log*")) if logs_dir else [])]
     return calibrate(records, logs)
 
 
@@ -194,7 +192,7 @@ def calibrate(records: list[dict], server_logs: list[list[str]] = (), cal: Calib
     for backend, rs in ratios.items():
         cal.backends[backend] = BackendFit(backend, len(rs), round(statistics.median(rs), 4), rs)
     for lines in server_logs:
-        if any("model loaded" in ln or "listening on" in ln for ln in lines[-50:]):
+        if any(LOADED.search(ln) or "listening on" in ln for ln in lines[-50:]):
             continue  # this run got through loading: an OOM later is a request, not the plan
         hit = _oom_from_lines(lines)
         if hit is not None:

@@ -147,6 +147,8 @@ def device_label(d: Device, i: int) -> str:
     if d.kind == "rpc":
         return f"RPC{i}[{d.name}]"
     if d.kind == "nvidia":
+        if d.engine_id:  # llama-server's own name (hardware.select): its order, its backend
+            return d.engine_id
         return d.name if d.name.startswith("CUDA") else f"CUDA{max(d.index, 0)}"
     return {"apple": "Metal", "cpu": "CPU"}.get(d.kind, d.name)
 

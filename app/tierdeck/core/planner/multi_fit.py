@@ -101,7 +101,8 @@ def tier_devices(tier, devices: list[Device]) -> list[Device]:
     rpc = [rpc_device(h.endpoint, h.memory_bytes, i) for i, h in enumerate(getattr(tier, "rpc_hosts", []))]
     gpus = [d for d in devices if d.kind == "nvidia"]
     if getattr(tier, "devices", None):
-        gpus = [d for d in gpus if f"CUDA{d.index}" in tier.devices]
+        # `devices:` holds llama-server's names: the engine's own when known (hardware.select)
+        gpus = [d for d in gpus if (d.engine_id or f"CUDA{d.index}") in tier.devices]
     return rpc + gpus
 
 

@@ -18,6 +18,7 @@ import subprocess
 from pathlib import Path
 
 from tierdeck.core.hardware.device import Device
+from tierdeck.core.servers.urls import is_loopback  # noqa: F401 - the one rule; cli and gui import it here
 
 RPC_SERVER_NAMES = ("ggml-rpc-server", "rpc-server")
 DEFAULT_PORT = 50052
@@ -32,10 +33,6 @@ def find_rpc_server(llama_server: Path) -> Path | None:
         if p.is_file() and os.access(p, os.X_OK):
             return p
     return None
-
-
-def is_loopback(host: str) -> bool:
-    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def help_flags(binary: Path, timeout: float = 10.0) -> set[str]:

@@ -13,6 +13,12 @@ from dataclasses import dataclass
 
 KINDS = ("port_in_use", "bad_flag", "model_not_found", "oom", "model_corrupt", "timeout", "exited")
 
+# Shared with planner/calibrate.py, which learns reserves from the same lines.
+OOM = re.compile(
+    r"out of memory|cudaMalloc failed|failed to allocate|unable to allocate|insufficient memory"
+    r"|OutOfMemory|std::bad_alloc|cannot allocate memory|hipMalloc failed|vk::OutOfDeviceMemory",
+    re.I)
+
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("port_in_use", re.compile(
         r"couldn't bind|could not bind|address already in use|bind\(\) failed|failed to bind"
@@ -24,10 +30,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("model_not_found", re.compile(
         r"failed to open GGUF file|no such file or directory|model file not found"
         r"|does not exist", re.I)),
-    ("oom", re.compile(
-        r"out of memory|cudaMalloc failed|failed to allocate|unable to allocate|insufficient memory"
-        r"|OutOfMemory|std::bad_alloc|cannot allocate memory|hipMalloc failed|vk::OutOfDeviceMemory",
-        re.I)),
+    ("oom", OOM),
     ("model_corrupt", re.compile(
         r"invalid magic|failed to read (?:tensor|key|header|magic|the tensor)|not within the file bounds"
         r"|unknown model architecture|unsupported model architecture|error loading model architecture"
@@ -37,7 +40,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 _LOAD_ERROR = re.compile(r"error loading model|failed to load model|exiting due to model loading error", re.I)
 # After these the model is loaded: load-time complaints before them (a retried allocation,
 # say) do not explain a later exit.
-_LOADED = re.compile(r"model loaded|all slots are idle|starting the main loop", re.I)
+LOADED = re.compile(r"model loaded|all slots are idle|starting the main loop", re.I)
 
 _SUMMARY = {
     "port_in_use": "port in use",
@@ -105,7 +108,7 @@ def classify_failure(lines: list[str], exit_code: int | None = None) -> Failure:
     """The reason a server stopped, from its last log lines (oldest first)."""
     start = 0
     for i, raw in enumerate(lines):
-        if _LOADED.search(raw):
+        if LOADED.search(raw):
             start = i + 1
     relevant = [_strip_prefix(x) for x in lines[start:] if x.strip()]
     best: tuple[int, str, str] | None = None  # (priority, kind, line)

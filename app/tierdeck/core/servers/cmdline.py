@@ -17,6 +17,7 @@ from pathlib import Path
 
 from tierdeck.core.fsutil import atomic_write_text
 from tierdeck.core.paths import app_dirs
+from tierdeck.core.planner.split import fmt_split
 from tierdeck.core.profiles.schema import Tier
 
 HELP_CACHE = "llama-server-help.json"
@@ -136,7 +137,7 @@ def _device_flags(tier: Tier, planned: list[str] | None) -> list[str]:
     if tier.split_mode:
         a += ["--split-mode", tier.split_mode]
     if tier.tensor_split:
-        a += ["--tensor-split", ",".join(f"{x:g}" for x in tier.tensor_split)]
+        a += ["--tensor-split", fmt_split(tier.tensor_split)]
     if tier.main_gpu is not None:
         a += ["--main-gpu", str(tier.main_gpu)]
     return a

@@ -15,6 +15,9 @@ Lock order (for every module of the supervisor: hub, launcher, monitor, adoption
      supervisor lock. Popen of the server itself is the one exception: it is quick, and
      it must be atomic with the "was a stop requested?" check, so a stop either cancels
      the launch or sees its pid.
+  4. `Hub.hw_lock` guards only the hardware session's opening and closing (`detect()`,
+     `close_hardware()`): held alone, never with the supervisor lock or the registry lock,
+     and released before the detection itself runs (NVML init can take seconds).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -33,6 +37,9 @@ from tierdeck.core.servers.lifecycle import State
 from tierdeck.core.servers.registry import Registry
 from tierdeck.core.servers.server import ManagedServer
 from tierdeck.core.settings import Settings
+
+if TYPE_CHECKING:
+    from tierdeck.core.hardware import Detection, HardwareSession
 
 Event = StateChanged | LogLine | Step
 Mover = Callable[..., None]
@@ -45,7 +52,7 @@ class SupervisorError(Exception):
 
 class Hub:
     def __init__(self, settings: Settings, binary: Path | None, registry: Registry,
-                 poll_interval_s: float):
+                 poll_interval_s: float, hardware: Callable[[], HardwareSession] | None = None):
         self.settings = settings
         self.binary = binary
         self.registry = registry
@@ -59,6 +66,12 @@ class Hub:
         # No keep-alive: an idle open connection makes llama-server slow to exit on SIGTERM.
         self.http = httpx.Client(timeout=httpx.Timeout(0.25, connect=0.25), trust_env=False,
                                  limits=httpx.Limits(max_keepalive_connections=0))
+        # One hardware session for every start: NVML opened once (not per tier), the Mac's
+        # static sysctl facts read once. Opened on first use, closed by close_hardware().
+        self.hardware_factory = hardware
+        self.hw_lock = threading.Lock()
+        self._hw: HardwareSession | None = None
+        self._hw_closed = False
 
     # ---- the one way a state changes ---------------------------------------------------
     @contextlib.contextmanager
@@ -110,6 +123,30 @@ class Hub:
                 f"tier {tier!r} runs in several profiles ({', '.join(s.profile for s in running)}): "
                 "name the profile")
         return (running or matches)[-1]
+
+    # ---- the hardware the plans are made on --------------------------------------------
+    def detect(self, reserve_mib: int) -> Detection | None:
+        """This machine's devices now, read through the supervisor's one hardware session;
+        None once closed (the planner then reads them on its own). Call with no lock held."""
+        with self.hw_lock:
+            if self._hw_closed:
+                return None
+            if self._hw is None:
+                if self.hardware_factory is not None:
+                    self._hw = self.hardware_factory()
+                else:
+                    from tierdeck.core.hardware import HardwareSession  # noqa: PLC0415
+
+                    self._hw = HardwareSession()
+            hw = self._hw
+        return hw.detect(reserve_mib)
+
+    def close_hardware(self) -> None:
+        """Give NVML back; a detect still running finishes without it."""
+        with self.hw_lock:
+            hw, self._hw, self._hw_closed = self._hw, None, True
+        if hw is not None:
+            hw.close()
 
     def binary_path(self) -> Path:
         if self.binary is None:

@@ -40,7 +40,8 @@ STOP_DETAIL = {"term": "stopped", "gone": "already gone", "unlaunched": "stopped
 def tier_command(tier: Tier, binary, port: int, features: Features, reserve_mib: int,
                  detection=None) -> tuple[TierPlan, Command]:
     """The tier's plan and the argv it starts with: the planned context, and over several
-    devices the planned split (-sm/-ts/-mg), so what runs is what was planned."""
+    devices the planned split (-sm/-ts/-mg), so what runs is what was planned.
+    detection: see plan_tier (a Detection, or a function giving one when it is needed)."""
     plan = plan_tier(tier, reserve_mib, detection=detection)
     cmd = build_command(tier, binary, port, features, ctx_per_slot=plan.ctx_per_slot,
                         device_args=plan.device_args)
@@ -65,7 +66,9 @@ class Launcher:
         binary = hub.binary_path()
         features = detect_features(binary)
         port = tier.port if tier.port is not None else free_port(tier.host)
-        plan, cmd = tier_command(tier, binary, port, features, hub.settings.reserve_mib)
+        reserve = hub.settings.reserve_mib
+        plan, cmd = tier_command(tier, binary, port, features, reserve,
+                                 detection=lambda: hub.detect(reserve))
         s = ManagedServer(
             key=key, profile=profile.name, tier_name=tier.name, tier=tier, host=tier.host,
             port=port, alias=tier.alias, command=cmd.argv, display=cmd.display(), env=cmd.env,

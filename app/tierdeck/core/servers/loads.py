@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from pathlib import Path
 
 from tierdeck.core.paths import app_dirs, ensure_dir
+from tierdeck.core.servers.logfiles import rotate
 
 LOADS_FILE = "loads.jsonl"
 MAX_BYTES = 2 * 1024 * 1024
@@ -80,11 +80,8 @@ def read_loads(path: Path | None = None, keep: int = KEEP) -> list[dict]:
 
 
 def _rotate(path: Path, keep: int) -> None:
-    for i in range(keep - 2, 0, -1):
-        src = path.with_name(f"{path.name}.{i}")
-        if src.exists():
-            os.replace(src, path.with_name(f"{path.name}.{i + 1}"))
+    """keep counts the live file: it and keep - 1 rotated ones (logfiles.rotate counts those)."""
     if keep > 1:
-        os.replace(path, path.with_name(f"{path.name}.1"))
+        rotate(path, keep - 1)
     else:
         path.unlink()

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tierdeck.core.profiles import Profile, ProfileError, check_startable
 from tierdeck.core.servers import lifecycle
@@ -32,8 +33,10 @@ from tierdeck.core.servers.registry import Registry
 from tierdeck.core.servers.server import free_port
 from tierdeck.core.settings import Settings, SettingsError
 
+if TYPE_CHECKING:
+    from tierdeck.core.hardware import HardwareSession
+
 log = logging.getLogger(__name__)
-ACTIVE = tuple(str(s) for s in lifecycle.ACTIVE)  # kept for old imports: use lifecycle.active
 
 
 class Supervisor:
@@ -44,9 +47,13 @@ class Supervisor:
         registry: Registry | None = None,
         poll_interval_s: float = 0.025,
         adopt: bool = True,
+        hardware: Callable[[], HardwareSession] | None = None,
     ):
+        """hardware: makes the hardware session the plans read devices through (tests inject
+        readings); default: this machine's, opened at the first start."""
         self.hub = Hub(settings if settings is not None else _load_settings(),
-                       Path(binary) if binary else None, registry or Registry(), poll_interval_s)
+                       Path(binary) if binary else None, registry or Registry(), poll_interval_s,
+                       hardware=hardware)
         self.registry = self.hub.registry
         self._adoption = Adoption(self.hub)
         self._monitor = Monitor(self.hub, self.sync_registry)
@@ -172,6 +179,7 @@ class Supervisor:
         if t is not None and t is not threading.current_thread():
             t.join(timeout=2)
         hub.http.close()
+        hub.close_hardware()
 
     def __enter__(self) -> Supervisor:
         return self
@@ -223,6 +231,6 @@ def _load_settings() -> Settings:
 
 
 __all__ = [
-    "ACTIVE", "LOADS_FILE", "LogLine", "ProfileError", "ServerStatus", "StateChanged", "Step",
+    "LOADS_FILE", "LogLine", "ProfileError", "ServerStatus", "StateChanged", "Step",
     "Supervisor", "SupervisorError", "free_port",
 ]

@@ -105,22 +105,19 @@ def plan_request(tier: Tier, ctx: int | None = None):
 def tier_device(detection, tier: Tier | None = None):
     """The device a tier is planned on: the detection's default (the GPU with the most
     budget, else host memory). One rule, so the plan view, `tierdeck plan` and the
-    supervisor agree; a tier that names a device index (multi-GPU) gets that one."""
+    supervisor agree. (A tier over several devices, or kept to some by `devices:`, is
+    planned through planner.multi_fit.tier_devices first.)"""
     if detection is None or not detection.devices:
         return None
-    index = getattr(tier, "device", None) if tier is not None else None
-    if isinstance(index, int):
-        try:
-            return detection.by_index(index)
-        except LookupError:
-            return None
     return detection.default_device()
 
 
 def plan_tier(tier: Tier, reserve_mib: int = 1024, device=None, detection=None) -> TierPlan:
     """Never raises: an unreadable GGUF or a planner error only means 'not planned' (said in
     the notes and the summary). device: plan on this one device; detection: a hardware
-    Detection to plan on instead of detecting now (injected readings)."""
+    Detection to plan on instead of detecting now (injected readings), or a function that
+    gives one, called only when the plan needs the devices (the supervisor's long-lived
+    hardware session); a None from either means: detect now."""
     from tierdeck.core.gguf import GGUFError, read_facts  # noqa: PLC0415
 
     plan = TierPlan(ctx_per_slot=tier.ctx_per_slot)
@@ -134,6 +131,8 @@ def plan_tier(tier: Tier, reserve_mib: int = 1024, device=None, detection=None) 
         if device is None:
             from tierdeck.core.planner.multi_fit import tier_devices  # noqa: PLC0415
 
+            if callable(detection):
+                detection = detection()
             if detection is None:
                 from tierdeck.core.hardware import detect_devices  # noqa: PLC0415
 
