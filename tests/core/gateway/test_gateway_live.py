@@ -63,8 +63,9 @@ def test_alternating_tiers_share_one_engine_and_thinking_differs(tmp_path, tiny_
     ntok = {n: len(post(st.base_url, "/tokenize", {"content": p}).json()["tokens"])
             for n, p in prompts.items()}
     assert ntok["haiku"] > ntok["sonnet"]
-    rows = srv.gateway.ledger.rows
-    assert len(rows) == 20 and all(r.status == 200 and r.engine == "haiku+sonnet" for r in rows)
+    rows = wait_until(lambda: len(srv.gateway.ledger.rows) == 20 and srv.gateway.ledger.rows,
+                      30, "20 ledger rows")  # recorded once each answer has gone out
+    assert all(r.status == 200 and r.engine == "haiku+sonnet" for r in rows)
     by_tier = {r.tier: r.prompt_tokens for r in rows if r.api == "anthropic"}
     assert by_tier["haiku"] - by_tier["sonnet"] == ntok["haiku"] - ntok["sonnet"]
     assert all(r.completion_tokens == 2 for r in rows)
@@ -305,7 +306,8 @@ def test_aborted_stream_frees_its_slot(tmp_path, tiny_model, gateway):
     predicted = next(float(line.split()[-1]) for line in metrics.splitlines()
                      if line.startswith("llamacpp:tokens_predicted_total"))
     assert predicted < 8000  # stopped long before max_tokens
-    rows = srv.gateway.ledger.rows
+    rows = wait_until(lambda: len(srv.gateway.ledger.rows) == 2 and srv.gateway.ledger.rows,
+                      30, "the aborted stream's ledger row")
     assert rows[-1].status == 499 and rows[-1].stream
 
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import uvicorn
 
-from tests.core.gateway.conftest import Ledger, sse_lines
+from tests.core.gateway.conftest import Ledger, sse_lines, wait_until
 from tests.core.servers.conftest import make_profile
 from tierdeck.core.gateway.server import GatewayConfigError, GatewayServer, bind
 
@@ -119,7 +119,9 @@ def test_remote_passes_the_clients_auth_unchanged(tmp_path, monkeypatch):
             events = [x for x in sse_lines(s.read()) if x.startswith("event:")]
         assert events == ["event: message_start", "event: message_delta", "event: message_stop"]
         assert cloud.seen[-1]["headers"]["x-api-key"] == "sk-from-env"
-        rows = srv.gateway.ledger.rows
+        # a row is recorded once the answer has gone out: the client may be ahead of it
+        rows = wait_until(lambda: len(srv.gateway.ledger.rows) == 3 and srv.gateway.ledger.rows,
+                          30, "three ledger rows")
         assert [(r.tier, r.status) for r in rows] == [("opus", 200)] * 3
         assert (rows[0].prompt_tokens, rows[0].completion_tokens) == (7, 3)
         assert (rows[2].prompt_tokens, rows[2].completion_tokens, rows[2].stream) == (5, 2, True)

@@ -7,7 +7,7 @@ import httpx
 import openai
 import pytest
 
-from tests.core.gateway.conftest import shared_profile
+from tests.core.gateway.conftest import shared_profile, wait_until
 
 pytestmark = pytest.mark.usefixtures("llama_server_bin")
 MSG = [{"role": "user", "content": "hello"}]
@@ -43,7 +43,9 @@ def test_a_stream_llama_server_opens_without_message_start_still_reaches_the_sdk
     counted = httpx.post(f"{engine}/v1/messages/count_tokens", timeout=30, json={
         "model": "x", "messages": bare, "chat_template_kwargs": {"enable_thinking": False}})
     assert final.usage.input_tokens == counted.json()["input_tokens"] > 0
-    assert srv.gateway.ledger.rows[-1].prompt_tokens == final.usage.input_tokens
+    rows = wait_until(lambda: len(srv.gateway.ledger.rows) == 2 and srv.gateway.ledger.rows,
+                      30, "the stream's ledger row")  # recorded once the answer has gone out
+    assert rows[-1].prompt_tokens == final.usage.input_tokens
 
 
 def test_anthropic_sdk(tmp_path, tiny_model, gateway):
