@@ -72,6 +72,7 @@ class MainWindow(QMainWindow):
         self.clock = UiClock(parent=self)
         self.profile: Profile | None = None
         self.quitting = False
+        self._quit_steps = 0  # request_quit: steps still running before the window closes
         self.op_errors: dict[str, str] = {}  # tier -> last failed start/stop, until retried
 
         if supervisor is None:
@@ -119,7 +120,7 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([430, 850])
-        self.gateway = GatewayStrip(keep_running=self.settings.gateway_keep_running)
+        self.gateway = GatewayStrip(self.runner, keep_running=self.settings.gateway_keep_running)
         central = QWidget()
         cv = QVBoxLayout(central)
         cv.setContentsMargins(0, 0, 0, 0)
@@ -428,15 +429,26 @@ class MainWindow(QMainWindow):
         return "stop" if clicked is stop else "keep" if clicked is keep else None
 
     def request_quit(self) -> None:
+        if self._quit_steps:  # already quitting
+            return
         choice = self.quit_choice()
         if choice is None:
             return
         self.quitting = True
+        # Two steps run off the UI thread, side by side: stopping the servers (if chosen) and
+        # releasing the gateway (stopped if this window started it and it is not kept).
+        self._quit_steps = 2
         if choice == "stop":
             self.statusBar().showMessage("stopping servers…")
             task = self.bridge.stop(None)
-            task.finished.connect(self._finish_quit)
+            task.finished.connect(self._quit_step_done)
         else:
+            self._quit_step_done()
+        self.gateway.release(not self.settings.gateway_keep_running, self._quit_step_done)
+
+    def _quit_step_done(self) -> None:
+        self._quit_steps -= 1
+        if self._quit_steps == 0:
             self._finish_quit()
 
     def _finish_quit(self) -> None:
@@ -448,7 +460,7 @@ class MainWindow(QMainWindow):
         """Stop timers and threads; servers are left as they are (the caller decided)."""
         self.save_window()
         self.clock.stop()
-        self.gateway.shutdown(stop_gateway=not self.settings.gateway_keep_running)
+        self.gateway.shutdown()
         self.monitor.stop()
         self.metrics.stop()
         self.log_view.stop()
