@@ -52,6 +52,7 @@ from tierdeck.gui.views.try_it import TryItView
 from tierdeck.gui.views.usage_view import UsageView
 
 if TYPE_CHECKING:
+    from tierdeck.core.hardware import HardwareSession
     from tierdeck.core.servers.supervisor import Supervisor
 
 log = logging.getLogger("tierdeck.gui")
@@ -62,7 +63,10 @@ class MainWindow(QMainWindow):
     quit_requested = Signal()
 
     def __init__(self, settings: Settings | None = None, supervisor: Supervisor | None = None,
-                 *, start_sampler: bool = True, tray: bool = True, profile: str | None = None):
+                 *, start_sampler: bool = True, tray: bool = True, profile: str | None = None,
+                 hardware: HardwareSession | None = None):
+        """hardware: the session the device monitor reads (injected readings for screenshots
+        and tests); a session of this machine by default. The window closes it at shutdown."""
         super().__init__()
         self.settings = settings or Settings()
         self.setWindowTitle("TierDeck")
@@ -149,7 +153,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.busy_label)
 
         # ---- core feeds ----
-        self.monitor = DeviceMonitor(self.runner, self.settings.reserve_mib, self.clock, parent=self)
+        self.monitor = DeviceMonitor(self.runner, self.settings.reserve_mib, self.clock, parent=self,
+                                     session=hardware)
         self.monitor.updated.connect(self.devices.show_detection)
         self.monitor.updated.connect(self.plan.set_detection)
         self.bridge.statuses_changed.connect(self._statuses_changed)
