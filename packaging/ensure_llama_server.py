@@ -29,6 +29,7 @@ import time
 import tomllib
 from pathlib import Path
 
+from tierdeck.core.planner.rpc import find_rpc_server
 from tierdeck.core.servers.binary import Found, LlamaServerNotFound, find_llama_server
 from tierdeck.core.settings import Settings, SettingsError
 
@@ -178,11 +179,8 @@ def cmake_args(env: dict[str, str]) -> str:
     return f"{user} {RPC_FLAG}".strip()
 
 
-RPC_SERVER_NAMES = ("ggml-rpc-server", "rpc-server")  # the name changed in 2026 builds
-
-
-def rpc_server_of(found: Found):
-    return next((p for p in (found.companion(n) for n in RPC_SERVER_NAMES) if p), None)
+def rpc_server_of(found: Found) -> Path | None:
+    return find_rpc_server(found.path)  # either name: it changed in 2026 builds
 
 
 def has_rpc_server(found: Found) -> bool:

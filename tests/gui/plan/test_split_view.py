@@ -41,6 +41,25 @@ def test_two_gpus_draw_one_bar_each(window, qtbot):
     assert "every device fits" in plan.split_text.text() and "-ts" in plan.split_text.text()
 
 
+def test_slider_moves_queue_one_split_plan_and_read_the_calibration_once(window, qtbot, monkeypatch):
+    from tierdeck.core.planner import calibrate
+
+    reads = []
+    real = calibrate.load_calibration
+    monkeypatch.setattr(calibrate, "load_calibration", lambda *a, **k: reads.append(1) or real(*a, **k))
+    plan = split_planned(window, qtbot, 2048)
+    submitted = []
+    submit = window.runner.submit
+    monkeypatch.setattr(window.runner, "submit",
+                        lambda name, *a, **k: submitted.append(name) or submit(name, *a, **k))
+    for ctx in (1024, 1536, 3072, 4096):  # a slider drag: faster than the planner
+        plan.set_ctx_per_slot(ctx)
+    assert submitted.count("split plan") <= 1  # the others wait as one latest request
+    qtbot.waitUntil(lambda: plan.split_text.text().endswith("· 4096 tokens per slot"), timeout=30000)
+    assert submitted.count("split plan") <= 2
+    assert len(reads) == 1  # once for the profile, not per plan
+
+
 def test_one_device_hides_the_split_bars(window, qtbot):
     window.monitor.stop()
     plan = window.plan

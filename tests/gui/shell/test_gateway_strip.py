@@ -8,6 +8,8 @@ it against a real llama-server.
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from PySide6.QtGui import QGuiApplication
 
@@ -16,6 +18,7 @@ from tierdeck.core.gateway.control import read_gateway
 from tierdeck.core.gateway.watch import GatewayWatch
 from tierdeck.core.paths import app_dirs
 from tierdeck.core.profiles import load_profile
+from tierdeck.gui.bridges.tasks import TaskRunner
 from tierdeck.gui.shell.gateway_strip import GatewayStrip
 
 
@@ -66,6 +69,7 @@ class Launcher:
     def __init__(self):
         self.gw: StandInGateway | None = None
         self.stops = 0
+        self.stop_threads: list[threading.Thread] = []
 
     def start(self, profile_name: str):
         self.gw = StandInGateway(profile_name)
@@ -74,6 +78,7 @@ class Launcher:
 
     def stop(self) -> bool:
         self.stops += 1
+        self.stop_threads.append(threading.current_thread())
         (app_dirs().state / "gateway.json").unlink(missing_ok=True)
         if self.gw is not None:
             self.gw.close()
@@ -84,8 +89,8 @@ class Launcher:
 @pytest.mark.parametrize("keep", [False, True])
 def test_switch_starts_and_stops_and_quitting_follows_the_choice(qtbot, keep):
     launcher = Launcher()
-    strip = GatewayStrip(watch=GatewayWatch(interval_s=0.1), start_fn=launcher.start,
-                         stop_fn=launcher.stop, keep_running=keep)
+    strip = GatewayStrip(TaskRunner(), watch=GatewayWatch(interval_s=0.1),
+                         start_fn=launcher.start, stop_fn=launcher.stop, keep_running=keep)
     qtbot.addWidget(strip)
     assert not strip.switch.isEnabled()  # no profile yet: nothing to start
     strip.set_profile(load_profile("demo"))
@@ -106,18 +111,62 @@ def test_switch_starts_and_stops_and_quitting_follows_the_choice(qtbot, keep):
     with qtbot.waitSignal(strip.keep_running_changed, timeout=1000):
         strip.keep.setChecked(not keep)
         strip.keep.setChecked(keep)
-    strip.shutdown(stop_gateway=not keep)
+    released = []
+    strip.release(stop_gateway=not keep, then=lambda: released.append(True))
+    qtbot.waitUntil(lambda: bool(released), timeout=10000)
     assert launcher.stops == (1 if keep else 2)
     assert (read_gateway() is not None) == keep
+    assert threading.main_thread() not in launcher.stop_threads  # never on the UI thread
+    strip.shutdown()
     launcher.stop()
 
 
 def test_a_gateway_started_elsewhere_is_not_stopped_on_quit(qtbot, standin):
     write_gateway_json(standin.url)  # e.g. `tierdeck gateway demo` in a terminal
     launcher = Launcher()
-    strip = GatewayStrip(watch=GatewayWatch(interval_s=0.1), stop_fn=launcher.stop)
+    strip = GatewayStrip(TaskRunner(), watch=GatewayWatch(interval_s=0.1), stop_fn=launcher.stop)
     qtbot.addWidget(strip)
     strip.start_watching()
     qtbot.waitUntil(lambda: strip.model.running, timeout=10000)
-    strip.shutdown(stop_gateway=True)
+    released = []
+    strip.release(stop_gateway=True, then=lambda: released.append(True))
+    qtbot.waitUntil(lambda: bool(released), timeout=10000)
     assert launcher.stops == 0 and read_gateway() is not None
+    strip.shutdown()
+
+
+def test_quitting_stops_the_gateway_the_window_started_off_the_ui_thread(window, qtbot):
+    launcher = Launcher()
+    strip = window.gateway
+    strip.start_fn, strip.stop_fn = launcher.start, launcher.stop
+    assert not window.settings.gateway_keep_running
+    strip.switch.click()
+    qtbot.waitUntil(lambda: strip.model.running and strip.started_pid is not None, timeout=10000)
+
+    with qtbot.waitSignal(window.quit_requested, timeout=30000):
+        window.request_quit()  # no server runs: only the gateway step is left
+    assert launcher.stops == 1 and read_gateway() is None
+    assert launcher.stop_threads[0] is not threading.main_thread()  # ran on the runner
+
+
+def test_a_start_still_running_at_quit_is_waited_for_then_stopped(qtbot):
+    gate = threading.Event()
+    launcher = Launcher()
+
+    def slow_start(profile_name: str):
+        gate.wait(10)
+        return launcher.start(profile_name)
+
+    strip = GatewayStrip(TaskRunner(), watch=GatewayWatch(interval_s=0.1), start_fn=slow_start,
+                         stop_fn=launcher.stop)
+    qtbot.addWidget(strip)
+    strip.set_profile(load_profile("demo"))
+    strip.start_watching()
+    strip.turn_on()
+    released = []
+    strip.release(stop_gateway=True, then=lambda: released.append(True))
+    assert not released and launcher.stops == 0
+    gate.set()
+    qtbot.waitUntil(lambda: bool(released), timeout=10000)
+    assert launcher.stops == 1 and read_gateway() is None
+    strip.shutdown()

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -42,6 +42,7 @@ from tierdeck.gui.bridges.clock import UiClock
 from tierdeck.gui.charts.curve import FastCurve, SteadyAxis, SteadyDateAxis
 from tierdeck.gui.charts.markers import Marker, MarkerLog
 from tierdeck.gui.charts.overlays import TimeOverlays
+from tierdeck.gui.charts.palette import colour_plots, is_palette_change
 from tierdeck.gui.charts.scale import (
     auto_window,
     buckets_for,
@@ -206,28 +207,11 @@ class ChartsWidget(TimeOverlays, QWidget):
     def apply_palette(self, palette: QPalette | None = None) -> None:
         """Colour the charts from a palette (by default the widget's own): Base behind the
         plots, Text for axes, ticks, titles and legend. Called again on every palette change."""
-        pal = palette if palette is not None else self.palette()
-        bg = pal.color(QPalette.ColorRole.Base)
-        fg = pal.color(QPalette.ColorRole.Text)
-        legend_bg = QColor(bg)
-        legend_bg.setAlpha(200)  # curves stay visible under the legend, its text stays readable
-        self.graphics.setBackground(bg)
-        for plot in self.plots.values():
-            for side in ("left", "bottom"):
-                axis = plot.getAxis(side)
-                axis.setPen(fg)  # axis line, ticks and (at the grid's alpha) grid lines
-                axis.setTextPen(fg)  # tick labels and the unit label
-            plot.titleLabel.setAttr("color", fg)
-            plot.titleLabel.setText(plot.titleLabel.text)
-            legend = plot.legend
-            if legend is not None:
-                legend.setBrush(legend_bg)
-                legend.setLabelTextColor(fg)
-                for _sample, label in legend.items:
-                    label.setText(label.text)  # setLabelTextColor does not re-render them
+        colour_plots(self.graphics, self.plots.values(),
+                     palette if palette is not None else self.palette())
 
     def changeEvent(self, e: QEvent) -> None:  # noqa: N802 - Qt override
-        if e.type() == QEvent.Type.PaletteChange and self._coloured:
+        if is_palette_change(e) and self._coloured:
             self.apply_palette()
         super().changeEvent(e)
 

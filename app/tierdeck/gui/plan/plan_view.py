@@ -145,7 +145,11 @@ class PlanView(QWidget):
         lay.addWidget(self.split_text)
         self.split_bars.hide()
         self.split_text.hide()
-        self._split_gen = 0
+        self._split_gen = 0  # bumped on every request: a result of an older one is not shown
+        self._split_pending = False  # a split plan runs on the runner
+        self._split_next: tuple | None = None  # the latest request, run once the pending one ends
+        self._calib = None  # planner.calibrate.Calibration, read once per profile on a worker
+        self._calib_gen = 0  # bumped by set_profile: a calibration read before is read again
         self.legend = QLabel()
         self.legend.setWordWrap(True)
         lay.addWidget(self.legend)
@@ -227,6 +231,7 @@ class PlanView(QWidget):
         return tier_device(self.detection, self.tier) or self.detection.default_device()
 
     def set_profile(self, profile: Profile) -> None:
+        self._calib, self._calib_gen = None, self._calib_gen + 1
         self.ctl.set_profile(profile)
         self.tier = None
         self._plan_all_tiers()
@@ -434,27 +439,53 @@ class PlanView(QWidget):
             self._find_alternatives(self.current_facts(), t, dev)
 
     def _plan_split(self, t: Tier) -> None:
-        """Several devices (detected GPUs, the profile's RPC hosts): plan per device on a worker."""
-        from tierdeck.gui.plan.split_model import split_devices  # noqa: PLC0415
+        """Several devices (detected GPUs, the profile's RPC hosts): plan per device on a worker.
+        One plan at a time: slider moves while it runs leave only the latest to plan next."""
+        from tierdeck.core.planner.multi_fit import tier_devices  # noqa: PLC0415
 
-        devs = split_devices(t, self.profile, self.detection)
+        devices = self.detection.devices if self.detection else []
         facts = self.current_facts()
-        if len(devs) < 2 or facts is None:
+        self._split_gen += 1
+        if len(tier_devices(t, devices)) < 2 or facts is None:  # cheap: no job for one device
+            self._split_next = None
             self.split_bars.hide()
             self.split_text.hide()
             return
-        from tierdeck.core.planner.multi import order_devices  # noqa: PLC0415
-        from tierdeck.gui.plan.split_model import fit_split_here  # noqa: PLC0415
+        self._split_next = (t, facts, tier_request(t), list(devices))
+        if not self._split_pending:
+            self._submit_split()
 
-        self._split_gen += 1
-        gen = self._split_gen
-        self.runner.submit("split plan", fit_split_here, facts, tier_request(t), order_devices(devs),
-                           t.split_mode or "layer", t.tensor_split, t.main_gpu or 0,
-                           on_done=lambda r, g=gen: self._got_split(g, r),
-                           on_error=lambda m: self.split_text.setText(f"split planner error: {m}"))
+    def _submit_split(self) -> None:
+        from tierdeck.gui.plan.split_model import split_here  # noqa: PLC0415
 
-    def _got_split(self, gen: int, fit) -> None:
-        if gen != self._split_gen:
+        args, self._split_next = self._split_next, None
+        self._split_pending = True
+        gen, calib_gen = self._split_gen, self._calib_gen
+        self.runner.submit("split plan", split_here, *args, self._calib,
+                           on_done=lambda r, g=gen, c=calib_gen: self._got_split(g, c, r),
+                           on_error=self._split_failed)
+
+    def _split_ended(self) -> bool:
+        """True if a newer request was waiting and is now submitted."""
+        self._split_pending = False
+        if self._split_next is not None:
+            self._submit_split()
+            return True
+        return False
+
+    def _split_failed(self, msg: str) -> None:
+        if not self._split_ended():
+            self.split_text.setText(f"split planner error: {msg}")
+
+    def _got_split(self, gen: int, calib_gen: int, result) -> None:
+        fit, calib = result
+        if calib_gen == self._calib_gen:
+            self._calib = calib
+        if self._split_ended() or gen != self._split_gen:
+            return
+        if fit is None:  # not a split after all
+            self.split_bars.hide()
+            self.split_text.hide()
             return
         from tierdeck.gui.plan.split_model import split_bars, split_verdict  # noqa: PLC0415
 
@@ -563,4 +594,6 @@ class PlanView(QWidget):
         self.message.emit(f"could not save: {msg}", 15000)
 
     def shutdown(self) -> None:
+        self._split_gen += 1
+        self._split_next = None
         self._fit_gen += 1

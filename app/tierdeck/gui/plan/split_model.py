@@ -3,9 +3,8 @@ DeviceShare -> plan_model.BarModel, plus the RPC rows of the Machine box."""
 
 from __future__ import annotations
 
-from tierdeck.core.hardware import Device
 from tierdeck.core.planner.multi import DeviceShare, SplitEstimate
-from tierdeck.core.planner.rpc import WARNING, is_loopback
+from tierdeck.core.planner.rpc import is_loopback
 from tierdeck.core.units import fmt_bytes
 from tierdeck.gui.plan.plan_model import FREE_RGB, BarModel, Segment
 
@@ -56,21 +55,15 @@ def rpc_rows(hosts) -> list[tuple[str, str]]:
     return rows
 
 
-RPC_WARNING = WARNING
+def split_here(tier, facts, req, devices, calib):
+    """Worker job: the tier's split plan (core.planner.multi_fit.plan_tier_split; None = not a
+    split) with what real loads on this machine taught, and that calibration. calib None: not
+    read yet, so read it here (loads.jsonl and the server logs, never on the UI thread); the
+    view keeps it for the next plans of the profile. Bars then say "calibrated on N loads here"."""
+    from tierdeck.core.planner.multi_fit import plan_tier_split  # noqa: PLC0415
 
+    if calib is None:
+        from tierdeck.core.planner.calibrate import load_calibration  # noqa: PLC0415
 
-def split_devices(tier, profile, detection) -> list[Device]:
-    """The devices llama.cpp will spread this tier over (planner.multi_fit.tier_devices)."""
-    from tierdeck.core.planner.multi_fit import tier_devices  # noqa: PLC0415
-
-    return tier_devices(tier, detection.devices if detection else [])
-
-
-def fit_split_here(facts, req, devices, split_mode, tensor_split, main_gpu):
-    """Worker job: the split plan with what real loads on this machine taught (reads loads.jsonl,
-    so never on the UI thread). Bars then say "calibrated on N loads here"."""
-    from tierdeck.core.planner.calibrate import load_calibration  # noqa: PLC0415
-    from tierdeck.core.planner.multi_fit import fit_split  # noqa: PLC0415
-
-    cal = load_calibration()
-    return fit_split(facts, req, devices, split_mode, tensor_split, main_gpu, None if cal.empty else cal)
+        calib = load_calibration()
+    return plan_tier_split(tier, facts, req, devices, None if calib.empty else calib), calib

@@ -65,8 +65,11 @@ def run(argv: list[str] | None = None, *, app: QApplication | None = None,
         win.statusBar().showMessage(note, 15000)
         log.warning("startup: %s", note)
     rc = app.exec()
-    if not win.quitting:
+    if not win.quitting:  # the loop ended without request_quit (e.g. the session ends)
         win.shutdown()
+        # No UI left to block: stop a gateway this window started, unless it is kept.
+        if not win.settings.gateway_keep_running:
+            win.gateway.stop_if_ours(win.gateway.started_pid)
     single.close()
     log.info("TierDeck exits (%s)", rc)
     return rc

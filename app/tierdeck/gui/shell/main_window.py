@@ -52,6 +52,7 @@ from tierdeck.gui.views.try_it import TryItView
 from tierdeck.gui.views.usage_view import UsageView
 
 if TYPE_CHECKING:
+    from tierdeck.core.hardware import HardwareSession
     from tierdeck.core.servers.supervisor import Supervisor
 
 log = logging.getLogger("tierdeck.gui")
@@ -62,7 +63,10 @@ class MainWindow(QMainWindow):
     quit_requested = Signal()
 
     def __init__(self, settings: Settings | None = None, supervisor: Supervisor | None = None,
-                 *, start_sampler: bool = True, tray: bool = True, profile: str | None = None):
+                 *, start_sampler: bool = True, tray: bool = True, profile: str | None = None,
+                 hardware: HardwareSession | None = None):
+        """hardware: the session the device monitor reads (injected readings for screenshots
+        and tests); a session of this machine by default. The window closes it at shutdown."""
         super().__init__()
         self.settings = settings or Settings()
         self.setWindowTitle("TierDeck")
@@ -72,6 +76,7 @@ class MainWindow(QMainWindow):
         self.clock = UiClock(parent=self)
         self.profile: Profile | None = None
         self.quitting = False
+        self._quit_steps = 0  # request_quit: steps still running before the window closes
         self.op_errors: dict[str, str] = {}  # tier -> last failed start/stop, until retried
 
         if supervisor is None:
@@ -119,7 +124,7 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([430, 850])
-        self.gateway = GatewayStrip(keep_running=self.settings.gateway_keep_running)
+        self.gateway = GatewayStrip(self.runner, keep_running=self.settings.gateway_keep_running)
         central = QWidget()
         cv = QVBoxLayout(central)
         cv.setContentsMargins(0, 0, 0, 0)
@@ -148,7 +153,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.busy_label)
 
         # ---- core feeds ----
-        self.monitor = DeviceMonitor(self.runner, self.settings.reserve_mib, self.clock, parent=self)
+        self.monitor = DeviceMonitor(self.runner, self.settings.reserve_mib, self.clock, parent=self,
+                                     session=hardware)
         self.monitor.updated.connect(self.devices.show_detection)
         self.monitor.updated.connect(self.plan.set_detection)
         self.bridge.statuses_changed.connect(self._statuses_changed)
@@ -428,15 +434,26 @@ class MainWindow(QMainWindow):
         return "stop" if clicked is stop else "keep" if clicked is keep else None
 
     def request_quit(self) -> None:
+        if self._quit_steps:  # already quitting
+            return
         choice = self.quit_choice()
         if choice is None:
             return
         self.quitting = True
+        # Two steps run off the UI thread, side by side: stopping the servers (if chosen) and
+        # releasing the gateway (stopped if this window started it and it is not kept).
+        self._quit_steps = 2
         if choice == "stop":
             self.statusBar().showMessage("stopping servers…")
             task = self.bridge.stop(None)
-            task.finished.connect(self._finish_quit)
+            task.finished.connect(self._quit_step_done)
         else:
+            self._quit_step_done()
+        self.gateway.release(not self.settings.gateway_keep_running, self._quit_step_done)
+
+    def _quit_step_done(self) -> None:
+        self._quit_steps -= 1
+        if self._quit_steps == 0:
             self._finish_quit()
 
     def _finish_quit(self) -> None:
@@ -448,7 +465,7 @@ class MainWindow(QMainWindow):
         """Stop timers and threads; servers are left as they are (the caller decided)."""
         self.save_window()
         self.clock.stop()
-        self.gateway.shutdown(stop_gateway=not self.settings.gateway_keep_running)
+        self.gateway.shutdown()
         self.monitor.stop()
         self.metrics.stop()
         self.log_view.stop()

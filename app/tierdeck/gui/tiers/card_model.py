@@ -10,8 +10,7 @@ from tierdeck.core.servers.events import ServerStatus
 from tierdeck.core.servers.memlog import LoadedMemory
 from tierdeck.core.units import fmt_bytes
 
-# The lifecycle's predicates (core/servers/lifecycle.py), under the names the views import.
-BUSY_STATES = lifecycle.BUSY
+# The lifecycle's predicate (core/servers/lifecycle.py), under the name the views import.
 RUNNING_STATES = lifecycle.LIVE
 
 

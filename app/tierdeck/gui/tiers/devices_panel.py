@@ -72,7 +72,8 @@ class DevicesPanel(QGroupBox):
 
     def show_rpc(self, hosts) -> None:
         """The profile's llama.cpp RPC hosts, each with the unauthenticated-traffic warning."""
-        from tierdeck.gui.plan.split_model import RPC_WARNING, rpc_rows  # noqa: PLC0415
+        from tierdeck.core.planner.rpc import WARNING as RPC_WARNING  # noqa: PLC0415
+        from tierdeck.gui.plan.split_model import rpc_rows  # noqa: PLC0415
 
         if not hasattr(self, "_rpc"):
             self._rpc = QLabel()

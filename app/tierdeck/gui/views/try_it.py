@@ -188,6 +188,7 @@ class TryItView(QWidget):
         cursor.insertText(text)
         box.setTextCursor(cursor)
         if kind == THINKING:
+            self._thinking_chars += len(text)  # counted here: re-reading the box is O(n) a token
             self.thinking_toggle.show()
             self._label_thinking()
         rate = (self._pieces - 1) / (now - self._first) if now > self._first else None
@@ -209,14 +210,14 @@ class TryItView(QWidget):
 
     # ---- thinking box ------------------------------------------------------------------
     def _reset_thinking(self) -> None:
+        self._thinking_chars = 0
         self.thinking_box.clear()
         self.thinking_toggle.setChecked(False)
         self.thinking_toggle.hide()
         self.thinking_box.hide()
 
     def _label_thinking(self) -> None:
-        n = len(self.thinking_box.toPlainText())
-        self.thinking_toggle.setText(f"Thinking ({n} characters)")
+        self.thinking_toggle.setText(f"Thinking ({self._thinking_chars} characters)")
 
     def _toggle_thinking(self, shown: bool) -> None:
         self.thinking_box.setVisible(shown)

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QPalette
+from PySide6.QtCore import QEvent, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -26,6 +25,7 @@ from tierdeck.core.gateway.prices import profile_prices
 from tierdeck.core.profiles import Profile
 from tierdeck.gui.bridges.clock import UiClock
 from tierdeck.gui.bridges.tasks import TaskRunner
+from tierdeck.gui.charts.palette import colour_plots, is_palette_change
 from tierdeck.gui.charts.series import PALETTE
 from tierdeck.gui.views.usage_model import COLUMNS, RANGES, UsageModel, load_usage
 
@@ -40,6 +40,7 @@ CHARTS = {  # field -> (title, unit)
 
 class UsageView(QWidget):
     refreshed = Signal()  # after a model is drawn (tests)
+    _coloured = False  # a class default: palette events can come before the plots exist
 
     def __init__(self, runner: TaskRunner, parent: QWidget | None = None,
                  clock: UiClock | None = None):
@@ -98,16 +99,13 @@ class UsageView(QWidget):
             self._tick()
 
     def _apply_palette(self) -> None:
-        pal = self.palette()
-        self.graphics.setBackground(pal.color(QPalette.ColorRole.Base))
-        fg = pal.color(QPalette.ColorRole.Text)
-        for plot in self.plots.values():
-            for side in ("left", "bottom"):
-                plot.getAxis(side).setPen(fg)
-                plot.getAxis(side).setTextPen(fg)
-            plot.titleLabel.setAttr("color", fg)
-            plot.titleLabel.setText(plot.titleLabel.text)
-            plot.legend.setLabelTextColor(fg)
+        colour_plots(self.graphics, self.plots.values(), self.palette())
+        self._coloured = True
+
+    def changeEvent(self, e: QEvent) -> None:  # noqa: N802 - Qt override
+        if is_palette_change(e) and self._coloured:  # a live theme switch
+            self._apply_palette()
+        super().changeEvent(e)
 
     def set_profile(self, profile: Profile | None) -> None:
         self.prices = profile_prices(profile) if profile is not None else None
