@@ -9,13 +9,13 @@ runs: an empty chart says nothing.
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from tierdeck.core.gateway.watch import GatewaySnapshot
 from tierdeck.core.metrics.store import MetricsStore
 from tierdeck.gui.bridges.clock import UiClock
-from tierdeck.gui.charts.palette import colour_plots, is_palette_change
+from tierdeck.gui.charts.palette import FollowsPalette
 from tierdeck.gui.charts.series import PALETTE
 
 FIELDS = {"req_ps": ("Requests/s per tier (gateway)", "req/s"),
@@ -31,9 +31,8 @@ def snapshot_values(snap: GatewaySnapshot) -> dict[str, float]:
     return out
 
 
-class GatewayCharts(QWidget):
+class GatewayCharts(FollowsPalette, QWidget):
     redrawn = Signal()
-    _coloured = False  # a class default: palette events can come before the plots exist
 
     def __init__(self, store: MetricsStore | None = None, parent: QWidget | None = None, *,
                  window_s: float = 600.0, clock: UiClock | None = None):
@@ -57,21 +56,12 @@ class GatewayCharts(QWidget):
             plot.setClipToView(True)
             plot.addLegend(offset=(5, 5), labelTextSize="8pt")
             self.plots[key] = plot
-        self._apply_palette()
+        self.apply_palette()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.graphics)
         self.setVisible(False)
         (clock or UiClock.shared()).fast.connect(self._on_timer)  # the window's one clock
-
-    def _apply_palette(self) -> None:
-        colour_plots(self.graphics, self.plots.values(), self.palette())
-        self._coloured = True
-
-    def changeEvent(self, e: QEvent) -> None:  # noqa: N802 - Qt override
-        if is_palette_change(e) and self._coloured:  # a live theme switch
-            self._apply_palette()
-        super().changeEvent(e)
 
     def add_snapshot(self, snap: GatewaySnapshot) -> None:
         """UI thread: remember one poll; show the charts only while a gateway answers."""

@@ -1,7 +1,7 @@
 """Colour pyqtgraph plots from a Qt palette, so charts follow the light or dark theme.
 
-Used by the live charts, the gateway charts and the usage charts; each calls it once built
-and again on every QEvent.PaletteChange (a live theme switch).
+Used by the live charts, the gateway charts and the usage charts through FollowsPalette:
+coloured once built, and again on every QEvent.PaletteChange (a live theme switch).
 """
 
 from __future__ import annotations
@@ -38,3 +38,21 @@ def colour_plots(graphics: pg.GraphicsLayoutWidget, plots: Iterable[pg.PlotItem]
 
 def is_palette_change(e: QEvent) -> bool:
     return e.type() == QEvent.Type.PaletteChange
+
+
+class FollowsPalette:
+    """Mixin for a QWidget holding `graphics` and `plots` (name -> PlotItem), listed before
+    QWidget: apply_palette() once the plots exist, and again on every live theme switch."""
+
+    _coloured = False  # a class default: palette events can come before the plots exist
+
+    def apply_palette(self, palette: QPalette | None = None) -> None:
+        """Colour the plots from a palette (by default the widget's own)."""
+        colour_plots(self.graphics, self.plots.values(),
+                     palette if palette is not None else self.palette())
+        self._coloured = True
+
+    def changeEvent(self, e: QEvent) -> None:  # noqa: N802 - Qt override
+        if is_palette_change(e) and self._coloured:
+            self.apply_palette()
+        super().changeEvent(e)

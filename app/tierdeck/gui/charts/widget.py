@@ -24,8 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QPalette
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -42,7 +41,7 @@ from tierdeck.gui.bridges.clock import UiClock
 from tierdeck.gui.charts.curve import FastCurve, SteadyAxis, SteadyDateAxis
 from tierdeck.gui.charts.markers import Marker, MarkerLog
 from tierdeck.gui.charts.overlays import TimeOverlays
-from tierdeck.gui.charts.palette import colour_plots, is_palette_change
+from tierdeck.gui.charts.palette import FollowsPalette
 from tierdeck.gui.charts.scale import (
     auto_window,
     buckets_for,
@@ -74,10 +73,9 @@ LEFT_AXIS_PX = 56
 CACHED = QGraphicsItem.CacheMode.DeviceCoordinateCache  # the same for every chart, so their time axes line up
 
 
-class ChartsWidget(TimeOverlays, QWidget):
+class ChartsWidget(TimeOverlays, FollowsPalette, QWidget):
     redrawn = Signal()  # after each redraw (tests, screenshot tools)
     exported = Signal(str, str)  # (path, error or ""), after export_csv finishes
-    _coloured = False  # a class default: palette events can come before _build has run
 
     def __init__(self, store: MetricsStore, parent: QWidget | None = None, *,
                  redraw_ms: int = REDRAW_MS, window_s: float = AUTO,
@@ -173,7 +171,6 @@ class ChartsWidget(TimeOverlays, QWidget):
             self.graphics.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved
         )
         self.apply_palette()
-        self._coloured = True
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -202,18 +199,6 @@ class ChartsWidget(TimeOverlays, QWidget):
 
     def shown_charts(self) -> list[str]:
         return list(self._visible)
-
-    # --- colours -----------------------------------------------------------------------
-    def apply_palette(self, palette: QPalette | None = None) -> None:
-        """Colour the charts from a palette (by default the widget's own): Base behind the
-        plots, Text for axes, ticks, titles and legend. Called again on every palette change."""
-        colour_plots(self.graphics, self.plots.values(),
-                     palette if palette is not None else self.palette())
-
-    def changeEvent(self, e: QEvent) -> None:  # noqa: N802 - Qt override
-        if is_palette_change(e) and self._coloured:
-            self.apply_palette()
-        super().changeEvent(e)
 
     # --- public controls ---------------------------------------------------------------
     @property

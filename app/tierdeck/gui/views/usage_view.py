@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -25,7 +25,7 @@ from tierdeck.core.gateway.prices import profile_prices
 from tierdeck.core.profiles import Profile
 from tierdeck.gui.bridges.clock import UiClock
 from tierdeck.gui.bridges.tasks import TaskRunner
-from tierdeck.gui.charts.palette import colour_plots, is_palette_change
+from tierdeck.gui.charts.palette import FollowsPalette
 from tierdeck.gui.charts.series import PALETTE
 from tierdeck.gui.views.usage_model import COLUMNS, RANGES, UsageModel, load_usage
 
@@ -38,9 +38,8 @@ CHARTS = {  # field -> (title, unit)
 }
 
 
-class UsageView(QWidget):
+class UsageView(FollowsPalette, QWidget):
     refreshed = Signal()  # after a model is drawn (tests)
-    _coloured = False  # a class default: palette events can come before the plots exist
 
     def __init__(self, runner: TaskRunner, parent: QWidget | None = None,
                  clock: UiClock | None = None):
@@ -84,7 +83,7 @@ class UsageView(QWidget):
             plot.getAxis("left").enableAutoSIPrefix(False)  # "$0.002", never "USD (x0.001)"
             plot.addLegend(offset=(5, 5), labelTextSize="8pt")
             self.plots[key] = plot
-        self._apply_palette()
+        self.apply_palette()
 
         lay = QVBoxLayout(self)
         lay.addLayout(bar)
@@ -97,15 +96,6 @@ class UsageView(QWidget):
         self._slow_ticks += 1
         if self._slow_ticks % REFRESH_S == 0:
             self._tick()
-
-    def _apply_palette(self) -> None:
-        colour_plots(self.graphics, self.plots.values(), self.palette())
-        self._coloured = True
-
-    def changeEvent(self, e: QEvent) -> None:  # noqa: N802 - Qt override
-        if is_palette_change(e) and self._coloured:  # a live theme switch
-            self._apply_palette()
-        super().changeEvent(e)
 
     def set_profile(self, profile: Profile | None) -> None:
         self.prices = profile_prices(profile) if profile is not None else None
