@@ -84,3 +84,17 @@ def test_a_start_that_blocks_does_not_delay_a_status_read(qtbot):
         bridge.close()
         assert runner.wait(10000)
         sup.close()
+
+
+def test_on_finished_reaches_a_caller_whose_task_ended_before_it_looked(qtbot):
+    """A task can finish before submit() has returned to its caller (quitting under load
+    hung that way: `finished` was connected after the fact and never came)."""
+    runner = TaskRunner()
+    calls = []
+    task = runner.submit("quick", lambda: None, long=True, on_finished=lambda: calls.append(1))
+    assert runner.long_pool.waitForDone(30000)  # it has run and emitted; no Qt events yet
+    late = []
+    task.finished.connect(lambda: late.append(1))  # the old way: too late to hear it
+    qtbot.waitUntil(lambda: calls == [1], timeout=30000)
+    assert late == []
+    runner.wait(30000)

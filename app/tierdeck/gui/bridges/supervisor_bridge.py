@@ -97,7 +97,8 @@ class SupervisorBridge(QObject):
                 and (profile is None or s.profile == profile)]
 
     # ---- operations -------------------------------------------------------------------
-    def _op(self, op: str, tier: str, fn: Callable[..., object], *args: Any) -> Task:
+    def _op(self, op: str, tier: str, fn: Callable[..., object], *args: Any,
+            then: Callable[[], None] | None = None) -> Task:
         self.op_started.emit(op, tier)
 
         def done(_r: object) -> None:
@@ -111,7 +112,7 @@ class SupervisorBridge(QObject):
             self.refresh()
 
         task = self.runner.submit(f"{op} {tier}", fn, *args, on_done=done, on_error=failed,
-                                  long=True)
+                                  on_finished=then, long=True)
         self.busy[tier] = task
         self.refresh()
         return task
@@ -130,9 +131,11 @@ class SupervisorBridge(QObject):
             return self.switch(profile, tier)
         return self.start(profile, tier)
 
-    def stop(self, tier: str | None = None, profile: str | None = None) -> Task:
-        """Stop one tier (also cancels its load) or, with None, every server."""
-        return self._op("stop", tier or "", self.sup.down, tier, profile)
+    def stop(self, tier: str | None = None, profile: str | None = None,
+             then: Callable[[], None] | None = None) -> Task:
+        """Stop one tier (also cancels its load) or, with None, every server; then() runs
+        on the UI thread once it has finished, either way."""
+        return self._op("stop", tier or "", self.sup.down, tier, profile, then=then)
 
     def is_busy(self, tier: str) -> bool:
         return tier in self.busy

@@ -111,10 +111,13 @@ class TaskRunner(QObject):
         on_done: Callable[[Any], None] | None = None,
         on_error: Callable[[str], None] | None = None,
         on_progress: Callable[[Any], None] | None = None,
+        on_finished: Callable[[], None] | None = None,
         long: bool = False,
         **kwargs: Any,
     ) -> Task:
-        """Run fn(*args, **kwargs) on the quick pool, or with long=True on the long pool."""
+        """Run fn(*args, **kwargs) on the quick pool, or with long=True on the long pool.
+        Callbacks are connected here, before the task starts: one connected to the returned
+        Task afterwards can miss a task that has already finished."""
         task = Task(name, fn, args, kwargs)
         if on_done:
             task.done.connect(on_done)
@@ -122,6 +125,8 @@ class TaskRunner(QObject):
             task.failed.connect(on_error)
         if on_progress:
             task.progress.connect(on_progress)
+        if on_finished:
+            task.finished.connect(on_finished)
         # A bound slot, not a lambda: Qt drops it with the runner, so a task whose `finished`
         # is still queued when its window closes does not call into a deleted runner.
         task.finished.connect(self._task_finished)

@@ -143,11 +143,11 @@ class GatewayStrip(QFrame):
     def _run(self, op: str, fn: Callable, *args) -> None:
         self._op = op
         self._render()
-        task = self.runner.submit(
+        self.runner.submit(
             f"gateway {op}", fn, *args, long=True,
             on_done=lambda r: self._op_done(op, r),
-            on_error=lambda e: self.message.emit(f"gateway {op} failed: {e}", 15000))
-        task.finished.connect(self._op_finished)
+            on_error=lambda e: self.message.emit(f"gateway {op} failed: {e}", 15000),
+            on_finished=self._op_finished)
 
     def _op_done(self, op: str, result: object) -> None:
         if op == "start":
@@ -185,12 +185,12 @@ class GatewayStrip(QFrame):
             self._op = "stop"
             self._render()
         self._then = then
-        task = self.runner.submit("gateway release", self._release, pid, long=True,
-                                  on_error=lambda e: self.message.emit(
-                                      f"gateway stop failed: {e}", 15000))
         # A bound slot: a lambda's queued call would be lost with the Task once the runner
         # has forgotten it.
-        task.finished.connect(self._released)
+        self.runner.submit("gateway release", self._release, pid, long=True,
+                           on_error=lambda e: self.message.emit(f"gateway stop failed: {e}",
+                                                                15000),
+                           on_finished=self._released)
 
     def _released(self) -> None:
         self._op = None

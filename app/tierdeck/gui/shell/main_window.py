@@ -445,8 +445,7 @@ class MainWindow(QMainWindow):
         self._quit_steps = 2
         if choice == "stop":
             self.statusBar().showMessage("stopping servers…")
-            task = self.bridge.stop(None)
-            task.finished.connect(self._quit_step_done)
+            self.bridge.stop(None, then=self._quit_step_done)
         else:
             self._quit_step_done()
         self.gateway.release(not self.settings.gateway_keep_running, self._quit_step_done)
